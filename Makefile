@@ -1,0 +1,32 @@
+SHELL := /bin/bash
+# `make run` and `make test` are the two commands of README.md; both set up .venv/ first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CONFIG ?= config.yaml
+
+.PHONY: run test lint setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/snakemake --profile profiles/default --configfile $(CONFIG) --cores all --resources gpu=1
+	@echo
+	@echo "Results are in $(CURDIR)/results/ (per experiment: results/<experiment>/summary.csv and figures/)."
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules/
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,124 @@
+# Input functions and helpers. Rules stay declarative; everything computed from the config is here.
+from pathlib import Path
+
+from labelbench.config import check_references
+from labelbench.datasets.build import DERIVED_SOURCES, REMOTE_SOURCES
+from labelbench.datasets.real import remote_files
+
+check_references(config)
+
+RESULTS = config["results"]
+DATASETS = config["datasets"]
+EXPERIMENTS = config["experiments"]
+KERAS_EXPERIMENTS = [e for e, s in EXPERIMENTS.items() if s["framework"] == "keras"]
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS) or "no_dataset",
+    experiment="|".join(EXPERIMENTS) or "no_experiment",
+    variant="[a-z0-9_]+",
+    seed="[0-9]+",
+
+
+def data_dir(name):
+    return f"{RESULTS}/data/{name}"
+
+
+def sidecar(name):
+    return f"{data_dir(name)}/dataset.json"
+
+
+def dataset_inputs(wildcards):
+    """Upstream files (downloaded or under the user's `path:`), or the tile dataset of a mosaic."""
+    spec = DATASETS[wildcards.dataset]
+    source = spec["source"]
+    if source in DERIVED_SOURCES:
+        return [sidecar(spec[DERIVED_SOURCES[source]])]
+    if source not in REMOTE_SOURCES:
+        return []
+    files = remote_files(source, spec)
+    if spec.get("path") and (source != "nuswide" or not files):
+        if source == "nuswide":
+            return []  # a local folder or archive, read directly by the build
+        return [str(Path(spec["path"]) / name) for name in files]
+    return [f"{RESULTS}/downloads/{wildcards.dataset}/{name}" for name in files]
+
+
+def download_params(wildcards):
+    spec = DATASETS[wildcards.dataset]
+    url, md5 = remote_files(spec["source"], spec)[wildcards.filename]
+    return {"url": url, "md5": md5}
+
+
+def dataset_figures(name):
+    return [f"{data_dir(name)}/figures/{kind}.png" for kind in ("samples", "labels")]
+
+
+def experiment_dataset(wildcards):
+    return sidecar(EXPERIMENTS[wildcards.experiment]["dataset"])
+
+
+def run_dirs(experiment):
+    spec = EXPERIMENTS[experiment]
+    return [f"{RESULTS}/{experiment}/{v}/{s}" for v in spec["variants"] for s in spec["seeds"]]
+
+
+def experiment_metrics(wildcards):
+    return [f"{d}/metrics.parquet" for d in run_dirs(wildcards.experiment)]
+
+
+def experiment_histories(wildcards):
+    return [f"{d}/history.csv" for d in run_dirs(wildcards.experiment)]
+
+
+def experiment_predictions(wildcards):
+    return [f"{d}/predictions.parquet" for d in run_dirs(wildcards.experiment)]
+
+
+def train_params(wildcards):
+    spec = EXPERIMENTS[wildcards.experiment]
+    return {
+        "experiment": wildcards.experiment,
+        "variant": wildcards.variant,
+        "seed": int(wildcards.seed),
+        "model": spec["model"],
+        "training": spec["training"],
+        "variant_spec": spec["variants"][wildcards.variant],
+    }
+
+
+def eval_params(wildcards):
+    spec = EXPERIMENTS[wildcards.experiment]
+    return {
+        "experiment": wildcards.experiment,
+        "variant": wildcards.variant,
+        "seed": int(wildcards.seed),
+        "threshold": spec["threshold"],
+    }
+
+
+def train_threads(wildcards):
+    return EXPERIMENTS[wildcards.experiment]["training"]["threads"]
+
+
+def experiment_figures(experiment):
+    kinds = {
+        "mosaic": ["curves", "metrics", "examples"],
+        "masked": ["curves", "metrics", "confusion", "class_counts"],
+    }.get(experiment, ["curves", "metrics"])
+    return [f"{RESULTS}/{experiment}/figures/{k}.png" for k in kinds]
+
+
+def all_targets():
+    targets = []
+    for name in DATASETS:
+        targets.append(sidecar(name))
+        targets += dataset_figures(name)
+    for exp in EXPERIMENTS:
+        targets.append(f"{RESULTS}/{exp}/summary.csv")
+        targets += experiment_figures(exp)
+    return targets
+
+
+def dataset_spec(wildcards):
+    return DATASETS[wildcards.dataset]

@@ -1,0 +1,51 @@
+# Datasets: download (with checksums), build or synthesise, and one figure pair per dataset.
+
+
+rule download:
+    output:
+        f"{RESULTS}/downloads/{{dataset}}/{{filename}}",
+    log:
+        f"{RESULTS}/logs/download/{{dataset}}/{{filename}}.log",
+    params:
+        remote=download_params,
+    retries: 1
+    script:
+        "../workflow/scripts/download.py"
+
+
+rule build_dataset:
+    input:
+        dataset_inputs,
+    output:
+        sidecar("{dataset}"),
+    log:
+        f"{RESULTS}/logs/data/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
+    params:
+        spec=dataset_spec,
+    script:
+        "../workflow/scripts/build_dataset.py"
+
+
+rule dataset_figures:
+    input:
+        sidecar("{dataset}"),
+    output:
+        samples=report(
+            f"{RESULTS}/data/{{dataset}}/figures/samples.png",
+            category="Datasets",
+            caption="../report/dataset_samples.rst",
+        ),
+        labels=report(
+            f"{RESULTS}/data/{{dataset}}/figures/labels.png",
+            category="Datasets",
+            caption="../report/dataset_labels.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/data_figures/{{dataset}}.log",
+    params:
+        n=config["figures"]["sample_grid"],
+        dpi=config["figures"]["dpi"],
+    script:
+        "../workflow/scripts/dataset_figures.py"

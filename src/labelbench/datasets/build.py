@@ -1,0 +1,90 @@
+"""Build any configured dataset into ``results/data/{name}/``: one entry point for the data rule."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from labelbench.datasets import embedded, mosaic, real
+from labelbench.datasets.download import verify_md5
+from labelbench.datasets.store import SIDECAR, load_dataset, write_dataset
+from labelbench.errors import DataError
+from labelbench.io import file_digest, write_json
+
+log = logging.getLogger("labelbench.datasets")
+
+#: sources that need upstream files (downloaded, or found under ``path:``)
+REMOTE_SOURCES = ("cifar10", "mnist", "caltech101", "nuswide")
+#: sources built from another configured dataset
+DERIVED_SOURCES = {"mosaic": "tiles"}
+#: sources written in NUS-WIDE's folder layout rather than as arrays
+NUS_LAYOUT = ("nuswide", "shapes_scenes")
+
+_GENERATOR_KEYS = {
+    "digits": ("size", "test_fraction", "seed"),
+    "shapes": ("classes", "size", "n_train_per_class", "n_test_per_class", "scale", "max_rotation", "seed"),
+    "shapes_landmarks": ("shape", "size", "n_train", "n_test", "empty_fraction", "scale", "max_rotation", "seed"),
+    "shapes_scenes": (
+        "size", "n_train", "n_test", "max_objects", "shape_exponent", "colour_exponent", "jpeg_quality", "seed",
+    ),
+    "caltech101": ("classes", "size", "max_per_class", "test_fraction", "seed"),
+    "imagefolder": ("size", "test_fraction", "min_classes", "seed"),
+}
+
+
+def _kwargs(source: str, spec: dict) -> dict:
+    return {k: spec[k] for k in _GENERATOR_KEYS.get(source, ()) if k in spec}
+
+
+def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path:
+    """Build dataset ``name`` described by ``spec`` from ``inputs`` (upstream files, a tile dataset's
+    sidecar, or nothing) into ``out_dir``; the sidecar ``dataset.json`` is written last."""
+    source = spec["source"]
+    out = Path(out_dir)
+    log.info("building dataset %r (source %s) into %s", name, source, out)
+    input_digests = {}
+    if source in REMOTE_SOURCES and source != "nuswide" or (source == "nuswide" and spec.get("url")):
+        files = real.remote_files(source, spec)
+        for path in inputs:
+            fname = Path(path).name
+            input_digests[fname] = verify_md5(path, files.get(fname, (None, None))[1])
+    elif source == "mosaic":
+        input_digests["tiles"] = file_digest(inputs[0])
+    params = {k: v for k, v in spec.items() if k not in ("path", "mirror", "url")}
+
+    if source in NUS_LAYOUT:
+        (out / SIDECAR).unlink(missing_ok=True)
+        if source == "shapes_scenes":
+            summary = embedded.shapes_scenes(out, **_kwargs(source, spec))
+        else:
+            summary = real.nuswide(inputs[0] if inputs else spec["path"], out)
+        write_json(
+            out / SIDECAR,
+            {"format": 1, "layout": "nuswide", "source": source, "task": "multilabel", "params": params,
+             "inputs": input_digests, **summary},
+        )
+        return out
+
+    if source == "digits":
+        ds = embedded.digits(**_kwargs(source, spec))
+    elif source == "shapes":
+        ds = embedded.shapes(**_kwargs(source, spec))
+    elif source == "shapes_landmarks":
+        ds = embedded.shapes_landmarks(**_kwargs(source, spec))
+    elif source == "mosaic":
+        tiles = load_dataset(Path(inputs[0]).parent)
+        ds = mosaic.from_tiles(tiles, spec["n_train"], spec["n_test"], spec.get("seed", 0))
+    elif source == "cifar10":
+        ds = real.cifar10(inputs[0])
+    elif source == "mnist":
+        ds = real.mnist(Path(inputs[0]).parent)
+    elif source == "caltech101":
+        ds = real.caltech101(inputs[0], **_kwargs(source, spec))
+    elif source == "imagefolder":
+        ds = real.imagefolder(spec["path"], **_kwargs(source, spec))
+    else:
+        raise DataError(f"dataset {name!r}: unknown source {source!r}")
+    write_dataset(out, ds, source=source, params=params, inputs=input_digests)
+    log.info("dataset %r: %d images of shape %s, classes %s", name, len(ds.images), ds.images.shape[1:],
+             ds.classes)
+    return out

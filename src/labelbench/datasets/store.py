@@ -1,0 +1,162 @@
+"""The one on-disk dataset format.
+
+A dataset is a folder holding
+
+* ``images.npy``  — uint8 array, N×H×W×C;
+* ``samples.parquet`` — one row per image: ``split`` (``train``/``test``), the labels (``label`` for one class
+  per image, ``tag_<name>`` 0/1 columns for several), and any per-sample metadata (keypoints ``kp<i>_x``,
+  ``kp<i>_y`` in pixels, ``presence``, the source file name, …);
+* ``masks.npy`` (optional) — uint8 object masks, N×H×W;
+* ``dataset.json`` — the sidecar: classes, task, source, generator parameters, and the sha256 of every
+  input the dataset was built from and of every file written. It is written last, so its presence means
+  the dataset is complete.
+
+:func:`write_dataset` writes each file atomically; :func:`load_dataset` reads it back and verifies it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labelbench import __version__
+from labelbench.errors import ChecksumError, DataError
+from labelbench.io import atomic_path, file_digest, write_json
+
+SIDECAR = "dataset.json"
+IMAGES = "images.npy"
+SAMPLES = "samples.parquet"
+MASKS = "masks.npy"
+TASKS = ("multiclass", "multilabel", "landmark")
+
+
+@dataclass
+class Dataset:
+    """Images, per-sample table and sidecar of one dataset, in memory."""
+
+    images: np.ndarray
+    samples: pd.DataFrame
+    classes: list[str]
+    task: str = "multiclass"
+    masks: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.images.dtype != np.uint8 or self.images.ndim != 4:
+            raise DataError(f"images must be a uint8 N×H×W×C array, got {self.images.dtype} {self.images.shape}")
+        if len(self.samples) != len(self.images):
+            raise DataError(f"{len(self.images)} images but {len(self.samples)} rows in the sample table")
+        if self.masks is not None and self.masks.shape != self.images.shape[:3]:
+            raise DataError(f"masks must be N×H×W = {self.images.shape[:3]}, got {self.masks.shape}")
+        if self.task not in TASKS:
+            raise DataError(f"task must be one of {TASKS}, got {self.task!r}")
+        if "split" not in self.samples:
+            raise DataError("the sample table needs a 'split' column (train/test)")
+
+    def split(self, name: str) -> Dataset:
+        """The rows of one split, as a new Dataset."""
+        idx = np.flatnonzero(self.samples["split"].to_numpy() == name)
+        return self.take(idx)
+
+    def take(self, idx: np.ndarray) -> Dataset:
+        return Dataset(
+            images=np.asarray(self.images[idx]),
+            samples=self.samples.iloc[idx].reset_index(drop=True),
+            classes=self.classes,
+            task=self.task,
+            masks=None if self.masks is None else np.asarray(self.masks[idx]),
+            meta=self.meta,
+        )
+
+    @property
+    def tag_columns(self) -> list[str]:
+        return [f"tag_{c}" for c in self.classes]
+
+    def targets(self) -> np.ndarray:
+        """Labels as an array: class indices (multiclass) or 0/1 matrix (multilabel)."""
+        if self.task == "multilabel":
+            return self.samples[self.tag_columns].to_numpy(np.float32)
+        return self.samples["label"].to_numpy(np.int64)
+
+
+def write_dataset(out_dir: str | os.PathLike, ds: Dataset, source: str, params: dict, inputs: dict) -> Path:
+    """Write ``ds`` to ``out_dir`` in the on-disk format; ``inputs`` maps input names to their checksums."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / SIDECAR).unlink(missing_ok=True)  # an old sidecar must not vouch for new arrays
+    files = {IMAGES: ds.images, SAMPLES: ds.samples}
+    if ds.masks is not None:
+        files[MASKS] = ds.masks
+    digests = {}
+    for name, content in files.items():
+        with atomic_path(out / name) as tmp:
+            if isinstance(content, pd.DataFrame):
+                content.to_parquet(tmp, index=False)
+            else:
+                np.save(tmp, np.ascontiguousarray(content), allow_pickle=False)
+        digests[name] = file_digest(out / name)
+    counts = ds.samples["split"].value_counts().to_dict()
+    sidecar = {
+        "format": 1,
+        "labelbench": __version__,
+        "source": source,
+        "task": ds.task,
+        "classes": list(ds.classes),
+        "n": int(len(ds.images)),
+        "splits": {k: int(v) for k, v in sorted(counts.items())},
+        "image_shape": list(ds.images.shape[1:]),
+        "params": params,
+        "inputs": inputs,
+        "files": digests,
+        "meta": ds.meta,
+    }
+    write_json(out / SIDECAR, sidecar)
+    return out
+
+
+def read_sidecar(dataset_dir: str | os.PathLike) -> dict:
+    path = Path(dataset_dir) / SIDECAR
+    if not path.is_file():
+        raise DataError(f"{path} is missing: the dataset in {dataset_dir} was never finished; rebuild it")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}); delete the folder and rebuild it") from exc
+
+
+def verify_dataset(dataset_dir: str | os.PathLike) -> dict:
+    """Check every file of a dataset against the sha256 recorded in its sidecar; return the sidecar."""
+    sidecar = read_sidecar(dataset_dir)
+    for name, expected in sidecar["files"].items():
+        path = Path(dataset_dir) / name
+        if not path.is_file():
+            raise DataError(f"{path} is missing although {Path(dataset_dir) / SIDECAR} lists it")
+        actual = file_digest(path)
+        if actual != expected:
+            raise ChecksumError(path, expected, actual, algorithm="sha256")
+    return sidecar
+
+
+def load_dataset(dataset_dir: str | os.PathLike, verify: bool = True, mmap: bool = False) -> Dataset:
+    """Read a dataset written by :func:`write_dataset`, verifying its checksums unless told not to."""
+    dataset_dir = Path(dataset_dir)
+    sidecar = verify_dataset(dataset_dir) if verify else read_sidecar(dataset_dir)
+    mode = "r" if mmap else None
+    images = np.load(dataset_dir / IMAGES, mmap_mode=mode, allow_pickle=False)
+    masks = (
+        np.load(dataset_dir / MASKS, mmap_mode=mode, allow_pickle=False) if MASKS in sidecar["files"] else None
+    )
+    samples = pd.read_parquet(dataset_dir / SAMPLES)
+    return Dataset(
+        images=images,
+        samples=samples,
+        classes=sidecar["classes"],
+        task=sidecar["task"],
+        masks=masks,
+        meta=sidecar.get("meta", {}),
+    )

@@ -1,0 +1,1 @@
+"""Figures (matplotlib + seaborn; no deep-learning framework is imported here)."""
