@@ -5,7 +5,11 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml is the default; a --configfile given on the command line replaces it rather than being
+# merged into it (merging would mix the default's datasets, variants and seeds into any other config).
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -18,6 +22,6 @@ include: "rules/evaluate.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -60,7 +60,11 @@ def experiment_dataset(wildcards):
 
 def run_dirs(experiment):
     spec = EXPERIMENTS[experiment]
-    return [f"{RESULTS}/{experiment}/{v}/{s}" for v in spec["variants"] for s in spec["seeds"]]
+    return [
+        f"{RESULTS}/{experiment}/{v}/{s}"
+        for v in spec["variants"]
+        for s in spec["seeds"]
+    ]
 
 
 def experiment_metrics(wildcards):
@@ -81,7 +85,7 @@ def train_params(wildcards):
         "experiment": wildcards.experiment,
         "variant": wildcards.variant,
         "seed": int(wildcards.seed),
-        "model": spec["model"],
+        "model_spec": spec["model"],
         "training": spec["training"],
         "variant_spec": spec["variants"][wildcards.variant],
     }

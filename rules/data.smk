@@ -6,9 +6,9 @@ rule download:
         f"{RESULTS}/downloads/{{dataset}}/{{filename}}",
     log:
         f"{RESULTS}/logs/download/{{dataset}}/{{filename}}.log",
+    retries: 1
     params:
         remote=download_params,
-    retries: 1
     script:
         "../workflow/scripts/download.py"
 

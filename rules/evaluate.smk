@@ -1,0 +1,54 @@
+# Metric tables and figures of every experiment; none of these jobs imports a deep-learning framework.
+
+
+rule evaluate:
+    input:
+        predictions=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/predictions.parquet",
+    output:
+        parquet=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.parquet",
+        csv=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.csv",
+    log:
+        f"{RESULTS}/logs/evaluate/{{experiment}}/{{variant}}/{{seed}}.log",
+    params:
+        spec=eval_params,
+    script:
+        "../workflow/scripts/evaluate.py"
+
+
+rule aggregate:
+    input:
+        metrics=experiment_metrics,
+    output:
+        metrics=f"{RESULTS}/{{experiment}}/metrics.parquet",
+        summary=report(
+            f"{RESULTS}/{{experiment}}/summary.csv",
+            category="{experiment}",
+            caption="../report/summary.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/aggregate/{{experiment}}.log",
+    script:
+        "../workflow/scripts/aggregate.py"
+
+
+rule experiment_figure:
+    input:
+        summary=f"{RESULTS}/{{experiment}}/summary.csv",
+        metrics=f"{RESULTS}/{{experiment}}/metrics.parquet",
+        histories=experiment_histories,
+        predictions=experiment_predictions,
+        dataset=experiment_dataset,
+    output:
+        figure=report(
+            f"{RESULTS}/{{experiment}}/figures/{{figure}}.png",
+            category="{experiment}",
+            caption="../report/experiment_figure.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/{{experiment}}/{{figure}}.log",
+    wildcard_constraints:
+        figure="curves|metrics|examples|confusion|class_counts",
+    params:
+        dpi=config["figures"]["dpi"],
+    script:
+        "../workflow/scripts/experiment_figure.py"

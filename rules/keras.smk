@@ -1,0 +1,25 @@
+# Training of the Keras experiments (mosaic, masked, complementary, landmark): one job per variant and seed.
+
+
+rule train_keras:
+    input:
+        dataset=experiment_dataset,
+    output:
+        model=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/model.keras",
+        history=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/history.csv",
+        predictions=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/predictions.parquet",
+    log:
+        f"{RESULTS}/logs/train/{{experiment}}/{{variant}}/{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{experiment}}/{{variant}}/{{seed}}.tsv"
+    wildcard_constraints:
+        experiment="|".join(KERAS_EXPERIMENTS) or "no_keras_experiment",
+    threads: train_threads
+    resources:
+        gpu=1,
+    params:
+        run=train_params,
+        checkpoint_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/checkpoint",
+        tensorboard_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/tensorboard",
+    script:
+        "../workflow/scripts/train_keras.py"

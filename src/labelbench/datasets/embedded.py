@@ -10,6 +10,7 @@ import pandas as pd
 from PIL import Image
 
 from labelbench.datasets import shapes as S
+from labelbench.datasets.splits import train_test_column
 from labelbench.datasets.store import Dataset
 from labelbench.errors import ConfigError
 from labelbench.io import atomic_path, write_json
@@ -23,17 +24,11 @@ def _resize_stack(images: np.ndarray, size: int) -> np.ndarray:
 def digits(size: int = 28, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     """scikit-learn's 1,797 bundled 8×8 digits, resized to ``size``², with a seeded stratified split."""
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     bunch = load_digits()
     raw = (bunch.images * (255.0 / 16.0)).round().astype(np.uint8)
     images = _resize_stack(raw, size)[..., None]
     labels = bunch.target.astype(np.int64)
-    idx_train, _ = train_test_split(
-        np.arange(len(labels)), test_size=test_fraction, stratify=labels, random_state=seed
-    )
-    split = np.full(len(labels), "test", dtype=object)
-    split[idx_train] = "train"
+    split = train_test_column(labels, test_fraction, seed)
     samples = pd.DataFrame({"split": split, "label": labels})
     return Dataset(images=images, samples=samples, classes=[str(d) for d in range(10)])
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from labelbench.datasets.splits import train_test_column
 from labelbench.datasets.store import Dataset
 from labelbench.errors import DataError
 
@@ -165,8 +166,6 @@ def caltech101(
 ) -> Dataset:
     """Selected Caltech101 categories, some subsampled (the source keeps 200 airplanes and 200 Motorbikes),
     resized to ``size``², with a seeded stratified train/test split."""
-    from sklearn.model_selection import train_test_split
-
     members = _caltech_members(Path(archive))
     missing = [c for c in classes if c not in members]
     if missing:
@@ -183,11 +182,7 @@ def caltech101(
             labels.append(k)
             names.append(f"{cls}/{f}")
     labels = np.asarray(labels, np.int64)
-    train_idx, _ = train_test_split(
-        np.arange(len(labels)), test_size=test_fraction, stratify=labels, random_state=seed
-    )
-    split = np.full(len(labels), "test", dtype=object)
-    split[train_idx] = "train"
+    split = train_test_column(labels, test_fraction, seed)
     samples = pd.DataFrame({"split": split, "label": labels, "file": names})
     return Dataset(np.stack(images), samples, list(classes))
 
@@ -201,8 +196,6 @@ def imagefolder(
     Stops with an error naming the path for a missing root, an empty class folder, an unreadable image, or
     fewer than ``min_classes`` classes.
     """
-    from sklearn.model_selection import train_test_split
-
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist or is not a folder")
@@ -219,12 +212,7 @@ def imagefolder(
             labels.append(k)
             names.append(str(f.relative_to(root)))
     labels = np.asarray(labels, np.int64)
-    stratify = labels if np.bincount(labels).min() >= 2 else None
-    train_idx, _ = train_test_split(
-        np.arange(len(labels)), test_size=test_fraction, stratify=stratify, random_state=seed
-    )
-    split = np.full(len(labels), "test", dtype=object)
-    split[train_idx] = "train"
+    split = train_test_column(labels, test_fraction, seed)
     samples = pd.DataFrame({"split": split, "label": labels, "file": names})
     return Dataset(np.stack(images), samples, classes)
 

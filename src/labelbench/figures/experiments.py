@@ -1,0 +1,126 @@
+"""Figures of the experiments, drawn from the stored tables (no deep-learning framework imported)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from sklearn.metrics import confusion_matrix
+
+from labelbench.datasets.store import load_dataset
+from labelbench.figures.common import plt, save
+from labelbench.metrics import prob_columns
+
+CURVE_METRICS = {"mosaic": ["loss", "exact_match", "val_exact_match"], "masked": ["loss", "val_loss"]}
+BAR_METRICS = {
+    "mosaic": ["exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map"],
+    "masked": ["accuracy", "acc_even", "acc_odd"],
+}
+
+
+def curves(histories: list[str], experiment: str):
+    hist = pd.concat([pd.read_csv(p) for p in histories], ignore_index=True)
+    cols = [c for c in CURVE_METRICS.get(experiment, ["loss"]) if c in hist]
+    long = hist.melt(id_vars=["variant", "seed", "epoch"], value_vars=cols, var_name="metric")
+    grid = sns.relplot(data=long, x="epoch", y="value", hue="variant", col="metric", kind="line",
+                       errorbar=("pi", 100), facet_kws={"sharey": False}, height=3, aspect=1.2)
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle(f"{experiment}: per-epoch curves (band: range over seeds)", y=1.03)
+    return grid.figure
+
+
+def metric_bars(summary: str, experiment: str):
+    table = pd.read_csv(summary)
+    table = table[table["metric"].isin(BAR_METRICS.get(experiment, table["metric"].unique()))]
+    grid = sns.catplot(data=table, x="metric", y="mean", hue="variant", col="split", kind="bar",
+                       height=3.2, aspect=1.5, errorbar=None)
+    for ax, (_, part) in zip(grid.axes.flat, table.groupby("split", sort=True), strict=False):
+        for container, (_, rows) in zip(ax.containers, part.groupby("variant", sort=False), strict=False):
+            rows = rows.set_index("metric")
+            for bar, label in zip(container, [t.get_text() for t in ax.get_xticklabels()], strict=False):
+                if label in rows.index:
+                    r = rows.loc[label]
+                    x = bar.get_x() + bar.get_width() / 2
+                    ax.plot([x, x], [r["ci_low"], r["ci_high"]], color="black", linewidth=1)
+    grid.set_titles("{col_name} split")
+    grid.figure.suptitle(f"{experiment}: mean over seeds with 95 % interval", y=1.03)
+    return grid.figure
+
+
+def _first_seed(predictions: list[str], variant: str | None = None) -> tuple[pd.DataFrame, str]:
+    path = next((p for p in predictions if variant and f"/{variant}/" in p), predictions[0])
+    return pd.read_parquet(path), path
+
+
+def mosaic_examples(predictions: list[str], dataset_dir: str, n: int = 12, threshold: float = 0.5):
+    preds, path = _first_seed(predictions, "bce")
+    ds = load_dataset(dataset_dir, mmap=True)
+    test = ds.samples.index[ds.samples["split"] == "test"].to_numpy()
+    part = preds[preds["split"] == "test"].reset_index(drop=True)
+    cols = prob_columns(part)
+    cols_n = 4
+    fig, axes = plt.subplots(int(np.ceil(n / cols_n)), cols_n, figsize=(3.0 * cols_n, 3.4 * np.ceil(n / cols_n)))
+    for ax, i in zip(axes.flat, range(n), strict=False):
+        ax.imshow(ds.images[test[part.loc[i, "sample"]]])
+        true = {c for c in ds.classes if part.loc[i, f"tag_{c}"]}
+        pred = {c[2:] for c in cols if part.loc[i, c] >= threshold}
+        ax.set_title(f"true: {', '.join(sorted(true))}\npred: {', '.join(sorted(pred)) or '—'}",
+                     fontsize=7, color="green" if true == pred else "red")
+        ax.axis("off")
+    fig.suptitle(f"test mosaics, {path.split('/')[-3]} (seed {path.split('/')[-2]})")
+    fig.tight_layout()
+    return fig
+
+
+def _variant_runs(predictions: list[str]) -> dict[str, str]:
+    """First seed's predictions of every variant."""
+    runs: dict[str, str] = {}
+    for p in predictions:
+        runs.setdefault(p.split("/")[-3], p)
+    return runs
+
+
+def confusion(predictions: list[str], split: str = "train"):
+    runs = _variant_runs(predictions)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.8), squeeze=False)
+    for ax, (variant, path) in zip(axes.flat, runs.items(), strict=True):
+        part = pd.read_parquet(path).query("split == @split")
+        pred = part[prob_columns(part)].to_numpy().argmax(1)
+        cm = confusion_matrix(part["label"], pred, labels=range(len(prob_columns(part))))
+        sns.heatmap(cm, annot=True, fmt="d", cbar=False, ax=ax, annot_kws={"fontsize": 6}, cmap="Blues")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{variant} ({split})")
+    fig.tight_layout()
+    return fig
+
+
+def class_counts(predictions: list[str], split: str = "train"):
+    rows = []
+    for variant, path in _variant_runs(predictions).items():
+        part = pd.read_parquet(path).query("split == @split")
+        pred = part[prob_columns(part)].to_numpy().argmax(1)
+        k = len(prob_columns(part))
+        for kind, values in (("true", part["label"].to_numpy()), ("predicted", pred)):
+            counts = np.bincount(values, minlength=k)
+            rows += [{"variant": variant, "kind": kind, "class": c, "count": int(counts[c])} for c in range(k)]
+    grid = sns.catplot(data=pd.DataFrame(rows), x="class", y="count", hue="kind", col="variant", kind="bar",
+                       height=3, aspect=1.2)
+    grid.figure.suptitle(f"true vs predicted class counts ({split} split)", y=1.03)
+    return grid.figure
+
+
+def experiment_figure(figure, experiment, summary, histories, predictions, dataset_dir, out, dpi=110):
+    if figure == "curves":
+        fig = curves(histories, experiment)
+    elif figure == "metrics":
+        fig = metric_bars(summary, experiment)
+    elif figure == "examples":
+        fig = mosaic_examples(predictions, dataset_dir)
+    elif figure == "confusion":
+        fig = confusion(predictions)
+    elif figure == "class_counts":
+        fig = class_counts(predictions)
+    else:
+        raise ValueError(f"unknown figure {figure!r}")
+    save(fig, out, dpi)

@@ -1,0 +1,191 @@
+"""One training run (experiment × variant × seed) with Keras 3: seeded, checkpointed every epoch, resumable.
+
+The epoch loop is ours rather than one ``fit(epochs=n)`` call with ``BackupAndRestore`` so that each epoch's
+batch order depends only on (seed, epoch): a run killed after epoch k and resumed replays exactly the batches
+an uninterrupted run would have seen, and ends with the same weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from labelbench import targets as T
+from labelbench.datasets.store import load_dataset
+from labelbench.errors import TrainingDiverged
+from labelbench.io import atomic_path, write_json, write_table
+
+log = logging.getLogger("labelbench.train")
+
+
+@dataclass
+class RunOutputs:
+    model: str
+    history: str
+    predictions: str
+    checkpoint_dir: str
+    tensorboard_dir: str | None = None
+
+
+def configure(seed: int, threads: int) -> None:
+    """Seed Python, NumPy and TensorFlow, make TF ops deterministic, and bound CPU threads."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+    except RuntimeError:  # already initialised in this process (tests): keep the existing pools
+        pass
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _optimizer(training: dict):
+    if training["optimizer"] == "sgd":
+        return keras.optimizers.SGD(training["learning_rate"], momentum=training.get("momentum", 0.0))
+    return keras.optimizers.Adam(training["learning_rate"])
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite batch loss and remembers where (epoch, batch, 1-based)."""
+
+    def __init__(self):
+        super().__init__()
+        self.where: tuple[int, int] | None = None
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            self.where = (self.epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
+def _save_checkpoint(model, ckpt: Path, epoch: int, history: list[dict]) -> None:
+    """Weights and optimizer state of ``epoch`` under names of their own; ``state.json`` (written last,
+    atomically) says which epoch is complete. Older epochs are removed only after that."""
+    ckpt.mkdir(parents=True, exist_ok=True)
+    weights = ckpt / f"epoch{epoch:04d}.weights.h5"
+    with atomic_path(weights, suffix=".weights.h5") as tmp:
+        model.save_weights(tmp)
+    opt = ckpt / f"epoch{epoch:04d}.optimizer.npz"
+    with atomic_path(opt, suffix=".npz") as tmp:
+        np.savez(tmp, *[np.asarray(v) for v in model.optimizer.variables])
+    write_json(ckpt / "state.json", {"epoch": epoch, "weights": weights.name, "optimizer": opt.name,
+                                     "history": history})
+    for old in ckpt.glob("epoch*"):
+        if not old.name.startswith(f"epoch{epoch:04d}."):
+            old.unlink(missing_ok=True)
+
+
+def _load_checkpoint(model, ckpt: Path) -> tuple[int, list[dict]]:
+    state_path = ckpt / "state.json"
+    if not state_path.is_file():
+        return 0, []
+    state = json.loads(state_path.read_text())
+    model.load_weights(ckpt / state["weights"])
+    model.optimizer.build(model.trainable_variables)
+    with np.load(ckpt / state["optimizer"]) as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    if len(values) != len(model.optimizer.variables):
+        raise TrainingDiverged(f"checkpoint {ckpt} does not match this model's optimizer; delete it to retrain")
+    for var, value in zip(model.optimizer.variables, values, strict=True):
+        var.assign(value)
+    log.info("resuming from %s after epoch %d", ckpt, state["epoch"])
+    return state["epoch"], state["history"]
+
+
+def train_run(
+    dataset_dir: str,
+    outputs: RunOutputs,
+    experiment: str,
+    variant: str,
+    seed: int,
+    model_spec: dict,
+    training: dict,
+    variant_spec: dict,
+    threads: int = 2,
+) -> dict:
+    """Train one run and write the model, the per-epoch history and predictions for every split.
+
+    A non-finite loss fails the job (:class:`TrainingDiverged`) unless ``variant_spec['on_nan']`` is
+    ``record``: then training stops, the weights of the last finite epoch (or the untrained ones) are kept,
+    and the history carries ``diverged = True``.
+    """
+    configure(seed, threads)
+    from labelbench.keras.data import make_dataset
+    from labelbench.keras.losses import get_loss
+    from labelbench.keras.metrics import TRAINING_METRICS
+    from labelbench.keras.models import build_model
+
+    ds = load_dataset(dataset_dir)
+    train, test = ds.split("train"), ds.split("test")
+    y_train = T.training_targets(experiment, train, variant_spec)
+    y_test = T.training_targets(experiment, test, variant_spec)
+    spec = {k: v for k, v in model_spec.items() if k != "name"}
+    model = build_model(model_spec["name"], ds.images.shape[1:], len(ds.classes), **spec)
+    loss = get_loss(variant_spec["loss"], **variant_spec.get("loss_args", {}))
+    model.compile(optimizer=_optimizer(training), loss=loss, metrics=TRAINING_METRICS.get(experiment, []))
+
+    ckpt = Path(outputs.checkpoint_dir)
+    start, history = _load_checkpoint(model, ckpt)
+    last_good = model.get_weights()
+    callbacks = []
+    if outputs.tensorboard_dir:
+        callbacks.append(keras.callbacks.TensorBoard(outputs.tensorboard_dir, write_graph=False))
+    guard = NaNGuard()
+    diverged_at = None
+    val = make_dataset(test.images, y_test, training["batch_size"])
+    for epoch in range(start, training["epochs"]):
+        data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=seed * 100_003 + epoch)
+        fit = model.fit(data, validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
+                        callbacks=[guard, *callbacks], verbose=2)
+        row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
+        if guard.where is not None or not all(math.isfinite(v) for v in row.values()):
+            diverged_at = guard.where or (epoch + 1, 0)
+            history.append({**row, "diverged": True})
+            break
+        history.append({**row, "diverged": False})
+        last_good = model.get_weights()
+        _save_checkpoint(model, ckpt, epoch + 1, history)
+
+    run = f"{experiment}/{variant}/seed {seed}"
+    if diverged_at is not None:
+        message = f"{run}: the loss became non-finite at epoch {diverged_at[0]}, batch {diverged_at[1]}"
+        if variant_spec.get("on_nan", "fail") != "record":
+            raise TrainingDiverged(message + " (set on_nan: record for this variant if divergence is the finding)")
+        log.warning("%s; recording the divergence and keeping the last finite weights", message)
+        model.set_weights(last_good)
+
+    hist = pd.DataFrame(history)
+    hist.insert(0, "experiment", experiment)
+    hist.insert(1, "variant", variant)
+    hist.insert(2, "seed", seed)
+    write_table(hist, outputs.history)
+
+    frames = []
+    for split_name, part in (("train", train), ("test", test)):
+        probs = model.predict(make_dataset(part.images, None, training["batch_size"]), verbose=0)
+        frame = pd.DataFrame({"split": split_name, "sample": np.arange(len(part.images)),
+                              **T.true_label_columns(part)})
+        frame = pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in ds.classes])], axis=1)
+        frames.append(frame)
+    preds = pd.concat(frames, ignore_index=True)
+    preds["diverged"] = diverged_at is not None
+    write_table(preds, outputs.predictions)
+    with atomic_path(outputs.model, suffix=".keras") as tmp:
+        model.save(tmp)
+    shutil.rmtree(ckpt, ignore_errors=True)  # the finished model supersedes the checkpoints
+    return {"diverged": diverged_at is not None, "epochs": len(history)}
+
+

@@ -1,0 +1,123 @@
+"""Evaluation metrics on stored predictions (NumPy + scikit-learn; no deep-learning framework).
+
+Inputs are always probabilities (every model here ends in sigmoid or softmax); thresholds apply to them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, average_precision_score, f1_score
+
+from labelbench.errors import DataError
+
+
+def _check_multilabel(y_true: np.ndarray, y_prob: np.ndarray) -> None:
+    if y_true.shape != y_prob.shape or y_true.ndim != 2:
+        raise DataError(f"y_true {y_true.shape} and y_prob {y_prob.shape} must both be N×K")
+    if np.nanmin(y_prob) < 0 or np.nanmax(y_prob) > 1:
+        raise DataError("y_prob must hold probabilities in [0, 1], not logits")
+
+
+def exact_match(y_true: np.ndarray, y_prob: np.ndarray, threshold: float = 0.5) -> float:
+    """Share of samples whose every label is right: mean_i Π_k [ŷ_ik = y_ik], ŷ = p ≥ threshold."""
+    _check_multilabel(y_true, y_prob)
+    return float(np.mean(np.all((y_prob >= threshold) == (y_true > 0.5), axis=1)))
+
+
+def hamming_accuracy(y_true: np.ndarray, y_prob: np.ndarray, threshold: float = 0.5) -> float:
+    """Share of (sample, label) pairs that are right: 1 - Hamming loss."""
+    _check_multilabel(y_true, y_prob)
+    return float(np.mean((y_prob >= threshold) == (y_true > 0.5)))
+
+
+def multilabel_f1(y_true: np.ndarray, y_prob: np.ndarray, average: str, threshold: float = 0.5) -> float:
+    """F1 with ``average`` in micro / macro / samples; a label with no positives and no predicted positives
+    scores 0 (scikit-learn's zero_division=0)."""
+    _check_multilabel(y_true, y_prob)
+    return float(f1_score(y_true > 0.5, y_prob >= threshold, average=average, zero_division=0))
+
+
+def mean_average_precision(y_true: np.ndarray, y_prob: np.ndarray) -> float:
+    """Macro average precision over the labels that have at least one positive (AP is undefined without
+    one); NaN when no label has a positive."""
+    _check_multilabel(y_true, y_prob)
+    keep = (y_true > 0.5).any(axis=0)
+    if not keep.any():
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(average_precision_score(y_true[:, keep] > 0.5, y_prob[:, keep], average="macro"))
+
+
+def multilabel_metrics(y_true: np.ndarray, y_prob: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    return {
+        "exact_match": exact_match(y_true, y_prob, threshold),
+        "hamming_accuracy": hamming_accuracy(y_true, y_prob, threshold),
+        "micro_f1": multilabel_f1(y_true, y_prob, "micro", threshold),
+        "macro_f1": multilabel_f1(y_true, y_prob, "macro", threshold),
+        "map": mean_average_precision(y_true, y_prob),
+    }
+
+
+def parity_accuracy(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Accuracy overall and on even and odd digits (NaN where a subset is empty)."""
+
+    def acc(mask):
+        return float(accuracy_score(labels[mask], predicted[mask])) if mask.any() else float("nan")
+
+    return {
+        "accuracy": acc(np.ones(len(labels), bool)),
+        "acc_even": acc(labels % 2 == 0),
+        "acc_odd": acc(labels % 2 == 1),
+    }
+
+
+def prob_columns(predictions: pd.DataFrame) -> list[str]:
+    return [c for c in predictions.columns if c.startswith("p_")]
+
+
+def evaluate_predictions(
+    predictions: pd.DataFrame, experiment: str, variant: str, seed: int, threshold: float = 0.5
+) -> pd.DataFrame:
+    """The long metrics table (experiment, variant, seed, split, metric, value) of one run."""
+    rows = []
+    probs_cols = prob_columns(predictions)
+    for split, part in predictions.groupby("split", sort=True):
+        probs = part[probs_cols].to_numpy(np.float64)
+        if "label" in part:
+            labels = part["label"].to_numpy()
+            values = parity_accuracy(labels, probs.argmax(axis=1)) if experiment == "masked" else {
+                "accuracy": float(accuracy_score(labels, probs.argmax(axis=1)))}
+        else:
+            tags = part[[c.replace("p_", "tag_", 1) for c in probs_cols]].to_numpy(np.float64)
+            values = multilabel_metrics(tags, np.nan_to_num(probs, nan=0.0), threshold)
+        if "diverged" in part:
+            values["diverged"] = float(part["diverged"].any())
+        rows += [{"split": split, "metric": m, "value": v} for m, v in values.items()]
+    table = pd.DataFrame(rows)
+    table.insert(0, "experiment", experiment)
+    table.insert(1, "variant", variant)
+    table.insert(2, "seed", seed)
+    return table
+
+
+def summarise(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean, sample std and a Student-t confidence interval over seeds, per (experiment, variant, split,
+    metric). With one seed the interval collapses to the mean and std is NaN."""
+    from scipy import stats
+
+    def agg(values: pd.Series) -> pd.Series:
+        v = values.dropna().to_numpy(np.float64)
+        n = len(v)
+        mean = float(v.mean()) if n else float("nan")
+        std = float(v.std(ddof=1)) if n > 1 else float("nan")
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n)) if n > 1 else 0.0
+        return pd.Series({"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half, "n_seeds": n})
+
+    keys = ["experiment", "variant", "split", "metric"]
+    out = metrics.groupby(keys, sort=False)["value"].apply(agg).unstack().reset_index()
+    out["n_seeds"] = out["n_seeds"].astype(int)
+    return out[[*keys, "mean", "std", "ci_low", "ci_high", "n_seeds"]]

@@ -1,0 +1,41 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900):
+    """Run the project's Snakefile with ``workdir`` as working directory."""
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A working directory holding a copy of config.yaml (the Snakefile's default configfile)."""
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The whole smoke pipeline, run once per test session."""
+    wd = tmp_path_factory.mktemp("smoke")
+    shutil.copy(ROOT / "config.yaml", wd / "config.yaml")
+    run_snakemake(wd, "--configfile", str(ROOT / "configs/smoke.yaml"), "--cores", "2", "--resources", "gpu=1")
+    return wd
+
+
+def git_tracked(path: str) -> bool:
+    return subprocess.run(["git", "ls-files", "--error-unmatch", path], cwd=ROOT, capture_output=True).returncode == 0
