@@ -72,19 +72,16 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 def _save_checkpoint(model, ckpt: Path, epoch: int, history: list[dict]) -> None:
-    """Weights and optimizer state of ``epoch`` under names of their own; ``state.json`` (written last,
-    atomically) says which epoch is complete. Older epochs are removed only after that."""
+    """Weights and optimizer state (Keras writes both into ``.weights.h5``) of ``epoch`` under a name of its
+    own; ``state.json``, written last and atomically, says which epoch is complete. Older epochs are
+    removed only after that, so a kill at any moment leaves one complete checkpoint."""
     ckpt.mkdir(parents=True, exist_ok=True)
     weights = ckpt / f"epoch{epoch:04d}.weights.h5"
     with atomic_path(weights, suffix=".weights.h5") as tmp:
         model.save_weights(tmp)
-    opt = ckpt / f"epoch{epoch:04d}.optimizer.npz"
-    with atomic_path(opt, suffix=".npz") as tmp:
-        np.savez(tmp, *[np.asarray(v) for v in model.optimizer.variables])
-    write_json(ckpt / "state.json", {"epoch": epoch, "weights": weights.name, "optimizer": opt.name,
-                                     "history": history})
+    write_json(ckpt / "state.json", {"epoch": epoch, "weights": weights.name, "history": history})
     for old in ckpt.glob("epoch*"):
-        if not old.name.startswith(f"epoch{epoch:04d}."):
+        if old.name != weights.name:
             old.unlink(missing_ok=True)
 
 
@@ -93,14 +90,8 @@ def _load_checkpoint(model, ckpt: Path) -> tuple[int, list[dict]]:
     if not state_path.is_file():
         return 0, []
     state = json.loads(state_path.read_text())
+    model.optimizer.build(model.trainable_variables)  # so that its saved state has somewhere to go
     model.load_weights(ckpt / state["weights"])
-    model.optimizer.build(model.trainable_variables)
-    with np.load(ckpt / state["optimizer"]) as saved:
-        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    if len(values) != len(model.optimizer.variables):
-        raise TrainingDiverged(f"checkpoint {ckpt} does not match this model's optimizer; delete it to retrain")
-    for var, value in zip(model.optimizer.variables, values, strict=True):
-        var.assign(value)
     log.info("resuming from %s after epoch %d", ckpt, state["epoch"])
     return state["epoch"], state["history"]
 
@@ -168,6 +159,7 @@ def train_run(
         model.set_weights(last_good)
 
     hist = pd.DataFrame(history)
+    hist = hist[["epoch", *sorted(c for c in hist if c not in ("epoch", "diverged")), "diverged"]]
     hist.insert(0, "experiment", experiment)
     hist.insert(1, "variant", variant)
     hist.insert(2, "seed", seed)

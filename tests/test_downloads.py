@@ -1,0 +1,243 @@
+"""Every downloader against a loopback HTTP server serving small archives in the exact upstream formats."""
+
+import gzip
+import hashlib
+import http.server
+import io
+import json
+import pickle
+import tarfile
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from labelbench.datasets import real
+from labelbench.datasets.build import build
+from labelbench.datasets.download import download
+from labelbench.datasets.store import load_dataset
+from labelbench.errors import ChecksumError, DataError
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path.startswith("/truncated/"):
+            body = (Path(self.server.root) / self.path.split("/", 2)[2]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])  # then the connection closes early
+            self.close_connection = True
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = lambda *a, **k: _Handler(*a, directory=str(root), **k)  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.root = str(root)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# ------------------------------------------------------------------ archives in the upstream formats
+def make_cifar(root: Path, per_batch: int = 6) -> Path:
+    rng = np.random.default_rng(0)
+    path = root / "cifar-10-python.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        def add(name, obj):
+            data = pickle.dumps(obj)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            add(name, {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+                       "labels": [int(x) for x in rng.integers(0, 10, per_batch)], "batch_label": name})
+        add("batches.meta", {"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                                             "horse", "ship", "truck"], "num_cases_per_batch": per_batch})
+    return path
+
+
+def _idx(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return gzip.compress(header + array.astype(np.uint8).tobytes())
+
+
+def make_mnist(root: Path) -> dict[str, str]:
+    rng = np.random.default_rng(1)
+    sums = {}
+    for prefix, n in (("train", 12), ("t10k", 5)):
+        for kind, arr in (("images-idx3", rng.integers(0, 256, (n, 28, 28))), ("labels-idx1", rng.integers(0, 10, n))):
+            p = root / f"{prefix}-{kind}-ubyte.gz"
+            p.write_bytes(_idx(arr))
+            sums[p.name] = md5(p)
+    return sums
+
+
+def _jpeg(colour, size=(40, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def make_caltech(root: Path) -> Path:
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as tar:
+        for k, (cls, n) in enumerate({"airplanes": 12, "watch": 5, "Leopards": 5, "Motorbikes": 8, "ant": 2}.items()):
+            for i in range(n):
+                data = _jpeg((30 * k, 5 * i, 100))
+                info = tarfile.TarInfo(f"101_ObjectCategories/{cls}/image_{i + 1:04d}.jpg")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    path = root / "caltech-101.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("caltech-101/101_ObjectCategories.tar.gz", inner.getvalue())
+        zf.writestr("caltech-101/Annotations.tar", b"")
+    return path
+
+
+def make_nus(root: Path) -> Path:
+    path = root / "nus_subset.tar.gz"
+    labels = ["sky", "clouds", "water"]
+    with tarfile.open(path, "w:gz") as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(f"nus_wide/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for split, names in (("train", ["1_a_m.jpg", "2_b_m.jpg"]), ("test", ["3_c_m.jpg"])):
+            samples = [{"image_name": n, "image_labels": labels[: i + 1]} for i, n in enumerate(names)]
+            add(f"small_{split}.json", json.dumps({"samples": samples, "labels": labels}).encode())
+            for n in names:
+                add(n, _jpeg((10, 120, 200)))
+    return path
+
+
+# ------------------------------------------------------------------------------------------ the tests
+def test_cifar10_download_and_read(server, tmp_path):
+    root, url = server
+    archive = make_cifar(root)
+    spec = {"source": "cifar10", "mirror": url, "checksums": {archive.name: md5(archive)}}
+    (name, (file_url, file_md5)), = real.remote_files("cifar10", spec).items()
+    got = download(file_url, tmp_path / "dl" / name, file_md5)
+    build("cifar", spec, [str(got)], tmp_path / "cifar")
+    ds = load_dataset(tmp_path / "cifar")
+    assert ds.images.shape == (36, 32, 32, 3) and ds.classes[0] == "airplane"
+    assert (ds.samples["split"] == "test").sum() == 6
+    # the first training image is the first row of data_batch_1, channel-first → channel-last
+    with tarfile.open(archive) as tar:
+        first = pickle.load(tar.extractfile("cifar-10-batches-py/data_batch_1"))["data"][0]
+    assert np.array_equal(ds.images[0], first.reshape(3, 32, 32).transpose(1, 2, 0))
+
+
+def test_upstream_md5s_are_torchvisions():
+    assert real.REMOTE["cifar10"]["files"]["cifar-10-python.tar.gz"] == "c58f30108f718f92721af3b95e74349a"
+    assert real.REMOTE["caltech101"]["files"]["caltech-101.zip"] == "3138e1922a9193bfa496528edbbc45d0"
+    assert len(real.REMOTE["mnist"]["files"]) == 4
+
+
+def test_mnist_download_and_read(server, tmp_path):
+    root, url = server
+    sums = make_mnist(root)
+    spec = {"source": "mnist", "mirror": url, "checksums": sums}
+    paths = [str(download(u, tmp_path / "dl" / n, m)) for n, (u, m) in real.remote_files("mnist", spec).items()]
+    build("mnist", spec, paths, tmp_path / "mnist")
+    ds = load_dataset(tmp_path / "mnist")
+    assert ds.images.shape == (17, 28, 28, 1)
+    assert ds.samples["split"].value_counts().to_dict() == {"train": 12, "test": 5}
+
+
+def test_caltech101_selects_samples_and_resizes(server, tmp_path):
+    root, url = server
+    archive = make_caltech(root)
+    got = download(url + archive.name, tmp_path / "dl" / archive.name, md5(archive))
+    spec = {"source": "caltech101", "checksums": {archive.name: md5(archive)}, "classes": ["airplanes", "watch",
+            "Leopards", "Motorbikes"], "max_per_class": {"airplanes": 6, "Motorbikes": 6}, "size": 24,
+            "test_fraction": 0.2, "seed": 0}
+    build("cal", spec, [str(got)], tmp_path / "cal")
+    ds = load_dataset(tmp_path / "cal")
+    assert np.bincount(ds.samples["label"]).tolist() == [6, 5, 5, 6]
+    assert ds.images.shape[1:] == (24, 24, 3)
+    assert set(ds.samples.loc[ds.samples["split"] == "test", "label"]) == {0, 1, 2, 3}
+
+
+def test_caltech101_missing_class_is_named(tmp_path):
+    archive = make_caltech(tmp_path)
+    with pytest.raises(DataError, match="no categories \\['kangaroo'\\]"):
+        real.caltech101(archive, ["airplanes", "kangaroo"], 16)
+
+
+def test_nuswide_archive_download_and_layout(server, tmp_path):
+    root, url = server
+    archive = make_nus(root)
+    spec = {"source": "nuswide", "url": url + archive.name, "md5": md5(archive)}
+    (name, (u, m)), = real.remote_files("nuswide", spec).items()
+    got = download(u, tmp_path / "dl" / name, m)
+    build("nus", spec, [str(got)], tmp_path / "nus")
+    assert (tmp_path / "nus/small_train.json").is_file() and (tmp_path / "nus/3_c_m.jpg").is_file()
+    sidecar = json.loads((tmp_path / "nus/dataset.json").read_text())
+    assert sidecar["splits"] == {"train": 2, "test": 1} and sidecar["labels"] == ["sky", "clouds", "water"]
+
+
+def test_checksum_mismatch_names_file_expected_and_actual(server, tmp_path):
+    root, url = server
+    archive = make_cifar(root)
+    good = md5(archive)
+    data = bytearray(archive.read_bytes())
+    data[100] ^= 0xFF  # the mirror now serves a corrupted archive
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError) as err:
+        download(url + archive.name, tmp_path / "dl" / archive.name, good)
+    assert good in str(err.value) and md5(archive) in str(err.value) and archive.name in str(err.value)
+    assert not (tmp_path / "dl" / archive.name).exists()
+    assert not list((tmp_path / "dl").glob("*part*")), "no partial file may be left behind"
+
+
+def test_truncated_transfer_is_not_kept(server, tmp_path):
+    root, url = server
+    archive = make_cifar(root)
+    with pytest.raises(DataError, match="truncated"):
+        download(url + "truncated/" + archive.name, tmp_path / "dl" / archive.name, md5(archive), retries=1)
+    assert not (tmp_path / "dl" / archive.name).exists()
+    assert not list((tmp_path / "dl").glob("*part*"))
+
+
+def test_existing_good_file_is_reused_and_bad_one_refetched(server, tmp_path):
+    root, url = server
+    archive = make_cifar(root)
+    dest = tmp_path / "dl" / archive.name
+    dest.parent.mkdir()
+    dest.write_bytes(b"partial garbage from an interrupted run")
+    download(url + archive.name, dest, md5(archive))
+    assert md5(dest) == md5(archive)
+    mtime = dest.stat().st_mtime_ns
+    download(url + "does-not-exist", dest, md5(archive))  # already right: no request is made
+    assert dest.stat().st_mtime_ns == mtime
+
+
+def test_user_copy_via_path_goes_through_the_pipeline(tmp_path, workdir):
+    from conftest import run_snakemake
+
+    local = tmp_path / "mycopy"
+    local.mkdir()
+    sums = make_mnist(local)
+    cfg = {"datasets": {"mnist": {"source": "mnist", "path": str(local), "checksums": sums}}, "experiments": {}}
+    (workdir / "c.yaml").write_text(json.dumps(cfg))
+    run_snakemake(workdir, "--configfile", str(workdir / "c.yaml"), "--cores", "1", "results/data/mnist/dataset.json")
+    assert load_dataset(workdir / "results/data/mnist").images.shape == (17, 28, 28, 1)
+    assert not (workdir / "results/downloads").exists()

@@ -1,0 +1,189 @@
+"""Keras side: losses against NumPy, the masked loss's zero gradient, models, resume and NaN handling."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("tensorflow")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from labelbench.datasets import embedded, mosaic  # noqa: E402
+from labelbench.datasets.store import write_dataset  # noqa: E402
+from labelbench.errors import TrainingDiverged  # noqa: E402
+from labelbench.keras import train as T  # noqa: E402
+from labelbench.keras.losses import LOSSES, get_loss  # noqa: E402
+from labelbench.keras.models import MODELS, build_model  # noqa: E402
+
+EPS = 1e-7
+
+
+@pytest.fixture
+def probs():
+    rng = np.random.default_rng(0)
+    y = (rng.random((16, 10)) < 0.4).astype(np.float32)
+    p = rng.uniform(0.02, 0.98, (16, 10)).astype(np.float32)
+    return y, p
+
+
+def _np_bce(y, p):
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(-1)
+
+
+NUMPY_REFERENCE = {
+    "bce_sum": _np_bce,
+    "cce_renorm": lambda y, p: -(y * np.log(p / p.sum(-1, keepdims=True))).sum(-1),
+    "mse": lambda y, p: ((y - p) ** 2).mean(-1),
+    "focal": lambda y, p: -(y * (1 - p) ** 2 * np.log(p) + (1 - y) * p**2 * np.log(1 - p)).sum(-1),
+    "asl": lambda y, p: -(
+        y * np.log(p) + (1 - y) * np.maximum(p - 0.05, 0) ** 4 * np.log(1 - np.maximum(p - 0.05, 0))
+    ).sum(-1),
+    "cce": lambda y, p: -(y * np.log(p)).sum(-1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_REFERENCE))
+def test_loss_matches_numpy(name, probs):
+    y, p = probs
+    got = np.asarray(get_loss(name)(tf.constant(y), tf.constant(p)))
+    np.testing.assert_allclose(got, NUMPY_REFERENCE[name](y.astype(np.float64), p.astype(np.float64)), rtol=1e-4)
+
+
+def test_renormalised_cce_cannot_go_below_4_ln_4_on_4_hot_targets():
+    y = np.zeros((1, 10), np.float32)
+    y[0, :4] = 1
+    best = np.where(y > 0, 0.999, 0.001).astype(np.float32)
+    assert float(get_loss("cce_renorm")(y, best)[0]) >= 4 * np.log(4) - 1e-3
+
+
+def test_keras3_categorical_ce_reads_the_sigmoids_logits():
+    """The cce_keras3 pitfall: on a sigmoid output Keras 3 computes softmax CE on the logits."""
+    inputs = keras.Input((3,))
+    dense = keras.layers.Dense(4, activation="sigmoid")
+    model = keras.Model(inputs, dense(inputs))
+    x = np.array([[0.5, -1.0, 2.0]], np.float32)
+    y = np.array([[1, 0, 1, 0]], np.float32)
+    logits = x @ np.asarray(dense.kernel) + np.asarray(dense.bias)
+    softmax_ce = -(y * (logits - np.log(np.exp(logits).sum()))).sum()
+    sig = 1 / (1 + np.exp(-logits))
+    renorm_ce = -(y * np.log(sig / sig.sum())).sum()
+    out = model(tf.constant(x))
+    got = float(get_loss("cce_keras3")(tf.constant(y), out)[0])
+    assert got == pytest.approx(softmax_ce, rel=1e-4)
+    assert abs(got - renorm_ce) > 1e-3
+
+
+def test_masked_loss_gives_exactly_zero_gradient_for_masked_rows():
+    model = build_model("mlp", (8, 8, 1), 10)
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.random((6, 8, 8, 1)), tf.float32)
+    labels = np.array([0, 1, 2, 3, 4, 5])
+    y = np.c_[np.eye(10)[labels], labels % 2].astype(np.float32)
+    loss = get_loss("masked_cce")
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        per_sample = loss(tf.constant(y), model(x))
+        total = tf.reduce_sum(per_sample)
+    grad = tape.gradient(total, x).numpy()
+    even = labels % 2 == 0
+    assert np.all(per_sample.numpy()[even] == 0)
+    assert np.all(grad[even] == 0) and np.abs(grad[~even]).sum() > 0
+
+
+def test_keras3_accepts_a_target_wider_than_the_output():
+    model = build_model("mlp", (8, 8, 1), 10)
+    model.compile("adam", loss=get_loss("masked_cce"))
+    x = np.random.default_rng(0).random((32, 8, 8, 1)).astype(np.float32)
+    y = np.c_[np.eye(10)[np.arange(32) % 10], np.arange(32) % 2].astype(np.float32)
+    hist = model.fit(x, y, epochs=1, verbose=0)
+    assert np.isfinite(hist.history["loss"][0])
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_builds_with_probabilities_and_gradients(name):
+    model = build_model(name, (16, 16, 3), 5, **({"width": 0.125} if name == "vgg13" else {}))
+    x = tf.random.uniform((2, 16, 16, 3))
+    with tf.GradientTape() as tape:
+        out = model(x, training=True)
+        loss = tf.reduce_sum(out)
+    assert out.shape == (2, 5) and np.all((out.numpy() >= 0) & (out.numpy() <= 1))
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert all(g is not None and np.isfinite(g.numpy()).all() for g in grads)
+
+
+def test_every_registered_loss_is_tested_against_numpy():
+    assert set(LOSSES) - set(NUMPY_REFERENCE) == {"cce_keras3", "masked_cce"}  # tested separately above
+
+
+# ----------------------------------------------------------------------------------- training runs
+@pytest.fixture(scope="module")
+def mosaic_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("mosaic")
+    tiles = embedded.shapes(list(embedded.S.SHAPES), 8, 12, 4, seed=0)
+    write_dataset(d, mosaic.from_tiles(tiles, 96, 32, seed=0), source="mosaic", params={}, inputs={})
+    return d
+
+
+RUN = dict(experiment="mosaic", variant="bce", seed=3, model_spec={"name": "vgg13", "width": 0.125},
+           training={"optimizer": "adam", "learning_rate": 0.003, "batch_size": 32, "epochs": 3},
+           variant_spec={"loss": "bce_sum"}, threads=2)
+
+
+def _outputs(d):
+    return T.RunOutputs(model=str(d / "model.keras"), history=str(d / "history.csv"),
+                        predictions=str(d / "predictions.parquet"), checkpoint_dir=str(d / "ckpt"))
+
+
+def test_a_run_killed_after_an_epoch_resumes_to_the_same_result(mosaic_dir, tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    T.train_run(str(mosaic_dir), _outputs(whole), **RUN)
+
+    broken = tmp_path / "broken"
+    real_save = T._save_checkpoint
+
+    def save_then_die(model, ckpt, epoch, history):
+        real_save(model, ckpt, epoch, history)
+        if epoch == 1:
+            raise KeyboardInterrupt("killed after epoch 1")
+
+    monkeypatch.setattr(T, "_save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        T.train_run(str(mosaic_dir), _outputs(broken), **RUN)
+    assert not (broken / "predictions.parquet").exists() and (broken / "ckpt/state.json").is_file()
+    monkeypatch.setattr(T, "_save_checkpoint", real_save)
+    T.train_run(str(mosaic_dir), _outputs(broken), **RUN)
+
+    a, b = pd.read_parquet(whole / "predictions.parquet"), pd.read_parquet(broken / "predictions.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    ha, hb = pd.read_csv(whole / "history.csv"), pd.read_csv(broken / "history.csv")
+    pd.testing.assert_frame_equal(ha, hb)
+    assert not (broken / "ckpt").exists()
+
+
+@pytest.fixture
+def nan_loss(monkeypatch):
+    """A loss that is NaN from the first batch, to exercise the guard."""
+
+    def factory():
+        return lambda y_true, y_pred: tf.reduce_sum(y_pred, -1) * np.float32(np.nan)
+
+    monkeypatch.setitem(LOSSES, "nan_loss", factory)
+    return "nan_loss"
+
+
+def test_nan_loss_fails_the_job_without_finished_outputs(mosaic_dir, tmp_path, nan_loss):
+    run = {**RUN, "variant_spec": {"loss": nan_loss}}
+    with pytest.raises(TrainingDiverged, match="non-finite"):
+        T.train_run(str(mosaic_dir), _outputs(tmp_path), **run)
+    assert not any((tmp_path / n).exists() for n in ("model.keras", "history.csv", "predictions.parquet"))
+
+
+def test_nan_loss_is_recorded_when_divergence_is_the_finding(mosaic_dir, tmp_path, nan_loss):
+    run = {**RUN, "variant_spec": {"loss": nan_loss, "on_nan": "record"}}
+    result = T.train_run(str(mosaic_dir), _outputs(tmp_path), **run)
+    assert result["diverged"]
+    hist = pd.read_csv(tmp_path / "history.csv")
+    assert hist["diverged"].iloc[-1]
+    preds = pd.read_parquet(tmp_path / "predictions.parquet")
+    assert np.isfinite(preds.filter(like="p_").to_numpy()).all() and preds["diverged"].all()
