@@ -43,8 +43,8 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path
     out = Path(out_dir)
     log.info("building dataset %r (source %s) into %s", name, source, out)
     input_digests = {}
-    if source in REMOTE_SOURCES and source != "nuswide" or (source == "nuswide" and spec.get("url")):
-        files = real.remote_files(source, spec)
+    files = real.remote_files(source, spec) if source in REMOTE_SOURCES else {}
+    if files:
         for path in inputs:
             fname = Path(path).name
             input_digests[fname] = verify_md5(path, files.get(fname, (None, None))[1])
