@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from labelbench.config import check_references
-from labelbench.datasets.build import DERIVED_SOURCES, REMOTE_SOURCES
+from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
 
 check_references(config)
@@ -34,6 +34,8 @@ def dataset_inputs(wildcards):
     source = spec["source"]
     if source in DERIVED_SOURCES:
         return [sidecar(spec[DERIVED_SOURCES[source]])]
+    if source in LOCAL_SOURCES:
+        return LOCAL_SOURCES[source](spec)
     if source not in REMOTE_SOURCES:
         return []
     files = remote_files(source, spec)
@@ -109,6 +111,7 @@ def experiment_figures(experiment):
     kinds = {
         "mosaic": ["curves", "metrics", "examples"],
         "masked": ["curves", "metrics", "confusion", "class_counts"],
+        "landmark": ["curves", "metrics", "examples", "kp_error"],
     }.get(experiment, ["curves", "metrics"])
     return [f"{RESULTS}/{experiment}/figures/{k}.png" for k in kinds]
 

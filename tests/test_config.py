@@ -43,6 +43,8 @@ BAD_CONFIGS = [
     ),
     (("experiments", "mosaic", "threshold"), 1.5, ["1.5 is greater than or equal to the maximum of 1"]),
     (("experiments", "mosaic", "dataset"), "cifar", ["experiments.mosaic.dataset", "'cifar' is not a dataset"]),
+    (("experiments", "landmark", "dataset"), "digits", ["experiments.landmark.dataset", "expects a dataset with"]),
+    (("experiments", "landmark", "variants", "masked", "weighting"), "heavy", ["'heavy' is not one of"]),
     (("datasets", "mosaic_shapes", "tiles"), "nothing", ["datasets.mosaic_shapes.tiles", "'nothing' is not a dataset"]),
 ]
 

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from labelbench.errors import ConfigError
 
+SINGLE_LABEL = ("shapes", "cifar10", "mnist", "caltech101", "imagefolder", "digits")
+#: which dataset sources each experiment can train on
+EXPERIMENT_SOURCES = {
+    "mosaic": ("mosaic",),
+    "masked": SINGLE_LABEL,
+    "complementary": SINGLE_LABEL,
+    "landmark": ("shapes_landmarks", "landmark_csv"),
+    "tagging": ("shapes_scenes", "nuswide"),
+}
+
 
 def check_references(config: dict) -> None:
     """Every experiment's dataset and every mosaic's tile dataset must be defined under ``datasets``."""
@@ -26,6 +36,12 @@ def check_references(config: dict) -> None:
             raise ConfigError(
                 f"experiments.{exp}.dataset: {spec['dataset']!r} is not a dataset in this config; "
                 f"expected one of {sorted(datasets)}"
+            )
+        source = datasets[spec["dataset"]]["source"]
+        if source not in EXPERIMENT_SOURCES[exp]:
+            raise ConfigError(
+                f"experiments.{exp}.dataset: {spec['dataset']!r} has source {source!r}; "
+                f"{exp} expects a dataset with source in {list(EXPERIMENT_SOURCES[exp])}"
             )
         for i, ref in enumerate(spec.get("reference", [])):
             if ref["variant"] not in spec["variants"]:

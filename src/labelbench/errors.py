@@ -23,3 +23,7 @@ class ConfigError(LabelbenchError):
 
 class TrainingDiverged(LabelbenchError):
     """The training loss became NaN or infinite."""
+
+
+class RankError(LabelbenchError, ValueError):
+    """A loss received rank-1 targets or predictions where it needs (batch, k)."""

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, average_precision_score, f1_score
+from sklearn.metrics import accuracy_score, average_precision_score, f1_score, roc_auc_score
 
 from labelbench.errors import DataError
 
@@ -75,6 +75,33 @@ def parity_accuracy(labels: np.ndarray, predicted: np.ndarray) -> dict[str, floa
     }
 
 
+def keypoint_errors(kp_true: np.ndarray, kp_pred: np.ndarray) -> np.ndarray:
+    """Per-image mean Euclidean distance between true and predicted keypoints; inputs N×2L as
+    [x1, y1, …, xL, yL] (any unit: the result is in the same one)."""
+    d = (kp_pred - kp_true).reshape(len(kp_true), -1, 2)
+    return np.sqrt((d**2).sum(-1)).mean(-1)
+
+
+def landmark_metrics(
+    presence: np.ndarray, p_presence: np.ndarray, kp_true: np.ndarray, kp_pred: np.ndarray, image_size: int,
+    threshold: float = 0.5,
+) -> dict[str, float]:
+    """Presence accuracy and ROC AUC, false-positive rate on empty images, and the mean keypoint error on
+    images that hold an object (normalised coordinates in; pixels = normalised × ``image_size``)."""
+    present = presence > 0.5
+    said = p_presence >= threshold
+    errors = keypoint_errors(kp_true[present], kp_pred[present]) if present.any() else np.array([np.nan])
+    both = present.any() and (~present).any()
+    return {
+        "presence_acc": float(np.mean(said == present)),
+        "presence_auc": float(roc_auc_score(present, p_presence)) if both else float("nan"),
+        "empty_fpr": float(np.mean(said[~present])) if (~present).any() else float("nan"),
+        "empty_mean_p": float(np.mean(p_presence[~present])) if (~present).any() else float("nan"),
+        "kp_error_norm": float(np.mean(errors)),
+        "kp_error_px": float(np.mean(errors) * image_size),
+    }
+
+
 def prob_columns(predictions: pd.DataFrame) -> list[str]:
     return [c for c in predictions.columns if c.startswith("p_")]
 
@@ -87,7 +114,14 @@ def evaluate_predictions(
     probs_cols = prob_columns(predictions)
     for split, part in predictions.groupby("split", sort=True):
         probs = part[probs_cols].to_numpy(np.float64)
-        if "label" in part:
+        if "true_presence" in part:
+            kp = [c for c in probs_cols if c != "p_presence"]
+            values = landmark_metrics(
+                part["true_presence"].to_numpy(), part["p_presence"].to_numpy(np.float64),
+                part[[c.replace("p_", "true_", 1) for c in kp]].to_numpy(np.float64), part[kp].to_numpy(np.float64),
+                int(part["image_size"].iloc[0]), threshold,
+            )
+        elif "label" in part:
             labels = part["label"].to_numpy()
             values = parity_accuracy(labels, probs.argmax(axis=1)) if experiment == "masked" else {
                 "accuracy": float(accuracy_score(labels, probs.argmax(axis=1)))}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from labelbench.datasets import embedded, mosaic, real
 from labelbench.datasets.download import verify_md5
+from labelbench.datasets.landmark_csv import landmark_csv
 from labelbench.datasets.store import SIDECAR, load_dataset, write_dataset
 from labelbench.errors import DataError
 from labelbench.io import file_digest, write_json
@@ -17,6 +18,8 @@ log = logging.getLogger("labelbench.datasets")
 REMOTE_SOURCES = ("cifar10", "mnist", "caltech101", "nuswide")
 #: sources built from another configured dataset
 DERIVED_SOURCES = {"mosaic": "tiles"}
+#: the user's own files: {source: function of the spec giving the files Snakemake should watch}
+LOCAL_SOURCES = {"landmark_csv": lambda spec: [spec.get("csv") or f"{spec['path']}/landmarks.csv"]}
 #: sources written in NUS-WIDE's folder layout rather than as arrays
 NUS_LAYOUT = ("nuswide", "shapes_scenes")
 
@@ -29,6 +32,7 @@ _GENERATOR_KEYS = {
     ),
     "caltech101": ("classes", "size", "max_per_class", "test_fraction", "seed"),
     "imagefolder": ("size", "test_fraction", "min_classes", "seed"),
+    "landmark_csv": ("size", "test_fraction", "seed"),
 }
 
 
@@ -50,6 +54,8 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path
             input_digests[fname] = verify_md5(path, files.get(fname, (None, None))[1])
     elif source == "mosaic":
         input_digests["tiles"] = file_digest(inputs[0])
+    elif source == "landmark_csv":
+        input_digests["csv"] = file_digest(inputs[0])
     params = {k: v for k, v in spec.items() if k not in ("path", "mirror", "url")}
 
     if source in NUS_LAYOUT:
@@ -80,6 +86,8 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path
         ds = real.mnist(Path(inputs[0]).parent)
     elif source == "caltech101":
         ds = real.caltech101(inputs[0], **_kwargs(source, spec))
+    elif source == "landmark_csv":
+        ds = landmark_csv(spec["path"], csv_file=inputs[0], **_kwargs(source, spec))
     elif source == "imagefolder":
         ds = real.imagefolder(spec["path"], **_kwargs(source, spec))
     else:

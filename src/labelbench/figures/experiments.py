@@ -11,10 +11,15 @@ from labelbench.datasets.store import load_dataset
 from labelbench.figures.common import plt, save
 from labelbench.metrics import prob_columns
 
-CURVE_METRICS = {"mosaic": ["loss", "exact_match", "val_exact_match"], "masked": ["loss", "val_loss"]}
+CURVE_METRICS = {
+    "mosaic": ["loss", "exact_match", "val_exact_match"],
+    "masked": ["loss", "val_loss"],
+    "landmark": ["loss", "val_presence_acc", "val_kp_error_norm"],
+}
 BAR_METRICS = {
     "mosaic": ["exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map"],
     "masked": ["accuracy", "acc_even", "acc_odd"],
+    "landmark": ["presence_acc", "presence_auc", "empty_fpr", "kp_error_norm"],
 }
 
 
@@ -110,13 +115,72 @@ def class_counts(predictions: list[str], split: str = "train"):
     return grid.figure
 
 
+def _run_parts(path: str) -> tuple[str, str]:
+    """(variant, seed) of a run's file ``…/{experiment}/{variant}/{seed}/<file>``."""
+    parts = path.replace("\\", "/").split("/")
+    return parts[-3], parts[-2]
+
+
+def landmark_examples(predictions: list[str], dataset_dir: str, variant: str = "masked", n: int = 12):
+    """Test images with true (green circles) and predicted (red crosses) keypoints; the title gives the true
+    presence and the predicted probability."""
+    path = next((p for p in predictions if _run_parts(p)[0] == variant), predictions[0])
+    preds = pd.read_parquet(path).query("split == 'test'").reset_index(drop=True)
+    ds = load_dataset(dataset_dir, mmap=True)
+    test = ds.samples.index[ds.samples["split"] == "test"].to_numpy()
+    size = int(preds["image_size"].iloc[0])
+    kp = [c[2:] for c in prob_columns(preds) if c != "p_presence"]
+    cols_n = 6
+    fig, axes = plt.subplots(int(np.ceil(n / cols_n)), cols_n, figsize=(2.2 * cols_n, 2.5 * np.ceil(n / cols_n)))
+    for ax, i in zip(axes.flat, range(n), strict=False):
+        row = preds.loc[i]
+        ax.imshow(ds.images[test[row["sample"]]])
+        true = row[[f"true_{c}" for c in kp]].to_numpy(float).reshape(-1, 2) * size
+        pred = row[[f"p_{c}" for c in kp]].to_numpy(float).reshape(-1, 2) * size
+        if row["true_presence"] > 0.5:
+            ax.scatter(true[:, 0], true[:, 1], s=30, facecolors="none", edgecolors="lime", linewidths=1.5)
+        if row["p_presence"] >= 0.5:
+            ax.scatter(pred[:, 0], pred[:, 1], s=30, marker="x", color="red", linewidths=1.5)
+        ax.set_title(f"present {int(row['true_presence'])}, p={row['p_presence']:.2f}", fontsize=8)
+        ax.axis("off")
+    v, seed = _run_parts(path)
+    fig.suptitle(f"test images, {v} (seed {seed}): true keypoints o, predicted x")
+    fig.tight_layout()
+    return fig
+
+
+def keypoint_error_distribution(predictions: list[str]):
+    """Per-image keypoint error (pixels) on test images with an object, every variant, all seeds."""
+    from labelbench.metrics import keypoint_errors
+
+    rows = []
+    for path in predictions:
+        variant, seed = _run_parts(path)
+        part = pd.read_parquet(path).query("split == 'test' and true_presence > 0.5")
+        kp = [c[2:] for c in prob_columns(part) if c != "p_presence"]
+        true, pred = part[[f"true_{c}" for c in kp]].to_numpy(float), part[[f"p_{c}" for c in kp]].to_numpy(float)
+        err = keypoint_errors(true, pred)
+        rows.append(pd.DataFrame({"variant": variant, "seed": seed, "error_px": err * part["image_size"].to_numpy()}))
+    table = pd.concat(rows, ignore_index=True)
+    fig, ax = plt.subplots(figsize=(1.6 * table["variant"].nunique() + 2, 3.6))
+    sns.boxplot(data=table, x="variant", y="error_px", ax=ax, showfliers=False)
+    ax.set_ylabel("keypoint error on images with an object (px)")
+    ax.set_title("keypoint error per test image, all seeds")
+    fig.tight_layout()
+    return fig
+
+
 def experiment_figure(figure, experiment, summary, histories, predictions, dataset_dir, out, dpi=110):
     if figure == "curves":
         fig = curves(histories, experiment)
     elif figure == "metrics":
         fig = metric_bars(summary, experiment)
+    elif figure == "examples" and experiment == "landmark":
+        fig = landmark_examples(predictions, dataset_dir)
     elif figure == "examples":
         fig = mosaic_examples(predictions, dataset_dir)
+    elif figure == "kp_error":
+        fig = keypoint_error_distribution(predictions)
     elif figure == "confusion":
         fig = confusion(predictions)
     elif figure == "class_counts":

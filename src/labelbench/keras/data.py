@@ -7,14 +7,21 @@ import tensorflow as tf
 
 
 def make_dataset(
-    images: np.ndarray, targets: np.ndarray | None, batch_size: int, shuffle_seed: int | None = None
+    images: np.ndarray,
+    targets: np.ndarray | None,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+    weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
-    """Shuffle (when ``shuffle_seed`` is given, one fixed order per seed), batch, scale to [0, 1], prefetch.
+    """Shuffle (when ``shuffle_seed`` is given, one fixed order per seed), batch, scale to [0, 1], prefetch;
+    per-sample ``weights``, when given, ride along as Keras's third element.
 
     A fixed order per seed makes each epoch repeatable on its own, so a resumed run replays the same
     batches as an uninterrupted one.
     """
     parts = (images,) if targets is None else (images, targets)
+    if weights is not None:
+        parts = (*parts, weights)
     ds = tf.data.Dataset.from_tensor_slices(parts)
     if shuffle_seed is not None:
         ds = ds.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=False)

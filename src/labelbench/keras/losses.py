@@ -10,6 +10,8 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
+from labelbench.errors import RankError
+
 EPS = 1e-7
 LOSSES: dict[str, Callable[..., Callable]] = {}
 
@@ -20,11 +22,28 @@ def register(fn):
 
 
 def get_loss(name: str, **kwargs) -> Callable:
+    """The registered loss ``name`` built with ``kwargs``, behind the rank-2 guard."""
     if name not in LOSSES:
         raise KeyError(f"loss {name!r} is not registered; expected one of {sorted(LOSSES)}")
-    loss = LOSSES[name](**kwargs)
+    inner = LOSSES[name](**kwargs)
+
+    def loss(y_true, y_pred):
+        require_rank2(y_true, y_pred, name)
+        return inner(y_true, y_pred)
+
     loss.__name__ = name
     return loss
+
+
+def require_rank2(y_true, y_pred, name: str = "loss") -> None:
+    """Refuse rank-1 targets or predictions: a per-sample loss on rank-1 slices silently reduces over the
+    batch and returns one scalar that broadcasts back (the landmark source's pitfall)."""
+    for what, t in (("y_true", y_true), ("y_pred", y_pred)):
+        if len(t.shape) < 2:
+            raise RankError(
+                f"{name}: {what} has shape {tuple(t.shape)} (rank {len(t.shape)}); expected rank 2, (batch, k). "
+                "Slice with [:, :1] or expand_dims rather than [:, 0]."
+            )
 
 
 def _clip(p):
@@ -125,5 +144,59 @@ def cce():
 
     def loss(y_true, y_pred):
         return -ops.sum(y_true * ops.log(_clip(y_pred)), axis=-1)
+
+    return loss
+
+
+def _bce(y, p):
+    """Per-element binary CE on probabilities, clipped as Keras clips them."""
+    p = _clip(p)
+    return -(y * ops.log(p) + (1 - y) * ops.log(1 - p))
+
+
+def presence_bce(y_true, y_pred):
+    """Per-sample BCE of the presence column, kept rank 2 by slicing ``[:, :1]``: shape (batch,)."""
+    return ops.mean(_bce(y_true[:, :1], y_pred[:, :1]), axis=-1)
+
+
+def coordinate_mse(y_true, y_pred, masked: bool = True):
+    """Per-sample MSE over the coordinate columns, times sign(presence) when ``masked`` (the source's
+    ``K.sign(y_true[:, 0]) * mse``): images without an object add nothing."""
+    mse = ops.mean(ops.square(y_true[:, 1:] - y_pred[:, 1:]), axis=-1)
+    return ops.sign(y_true[:, 0]) * mse if masked else mse
+
+
+@register
+def landmark_masked():
+    """Landmark loss of the source, written correctly: targets [presence, x1, y1, …, xL, yL];
+    L_i = BCE(presence_i, p_i) + sign(presence_i) · mean_j (c_ij - ĉ_ij)², one value per sample."""
+
+    def loss(y_true, y_pred):
+        return presence_bce(y_true, y_pred) + coordinate_mse(y_true, y_pred)
+
+    return loss
+
+
+@register
+def landmark_rank1_bug():
+    """The source's pitfall, reproduced on purpose: ``binary_crossentropy(y_true[:, 0], y_pred[:, 0])`` on
+    rank-1 slices averages over the *batch* and returns one scalar s = mean_i BCE_i, which then broadcasts
+    over the per-sample MSE: L_i = s + sign(presence_i) · MSE_i. Under an unweighted mean this equals the
+    correct loss; with per-sample weights each sample's BCE no longer carries its own weight."""
+
+    def loss(y_true, y_pred):
+        scalar = keras.losses.binary_crossentropy(y_true[:, 0], y_pred[:, 0])
+        return scalar + coordinate_mse(y_true, y_pred)
+
+    return loss
+
+
+@register
+def landmark_unmasked():
+    """Presence BCE plus MSE on the coordinates of every image, empty ones included (their targets are 0):
+    L_i = BCE_i + mean_j (c_ij - ĉ_ij)²."""
+
+    def loss(y_true, y_pred):
+        return presence_bce(y_true, y_pred) + coordinate_mse(y_true, y_pred, masked=False)
 
     return loss

@@ -51,3 +51,25 @@ def mlp(
     x = layers.Dense(hidden, activation="relu", name="hidden")(x)
     outputs = layers.Dense(n_outputs, activation=output_activation, name="output")(x)
     return keras.Model(inputs, outputs, name="mlp")
+
+
+@register
+def landmark_cnn(
+    input_shape: tuple[int, ...], n_outputs: int, filters: tuple[int, ...] = (16, 32, 64), dense: int = 64
+) -> keras.Model:
+    """A small CNN for presence + keypoints with ``n_outputs`` = 2L + 1: conv-BN-ReLU-pool blocks, flattened
+    (global pooling would throw away where things are), one hidden dense layer, then a sigmoid presence unit
+    and 2L sigmoid coordinates (targets are normalised to [0, 1]) concatenated as [presence, x1, y1, …]."""
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(f, 3, padding="same", name=f"conv{i + 1}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
+        x = layers.Activation("relu", name=f"relu{i + 1}")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(dense, activation="relu", name="hidden")(x)
+    presence = layers.Dense(1, activation="sigmoid", name="presence")(x)
+    coords = layers.Dense(n_outputs - 1, activation="sigmoid", name="coords")(x)
+    outputs = layers.Concatenate(name="output")([presence, coords])
+    return keras.Model(inputs, outputs, name="landmark_cnn")

@@ -124,7 +124,10 @@ def train_run(
     y_train = T.training_targets(experiment, train, variant_spec)
     y_test = T.training_targets(experiment, test, variant_spec)
     spec = {k: v for k, v in model_spec.items() if k != "name"}
-    model = build_model(model_spec["name"], ds.images.shape[1:], len(ds.classes), **spec)
+    names = T.output_names(experiment, ds)
+    w_train = T.sample_weights(experiment, train, variant_spec)
+    w_test = T.sample_weights(experiment, test, variant_spec)
+    model = build_model(model_spec["name"], ds.images.shape[1:], len(names), **spec)
     loss = get_loss(variant_spec["loss"], **variant_spec.get("loss_args", {}))
     model.compile(optimizer=_optimizer(training), loss=loss, metrics=TRAINING_METRICS.get(experiment, []))
 
@@ -136,9 +139,10 @@ def train_run(
         callbacks.append(keras.callbacks.TensorBoard(outputs.tensorboard_dir, write_graph=False))
     guard = NaNGuard()
     diverged_at = None
-    val = make_dataset(test.images, y_test, training["batch_size"])
+    val = make_dataset(test.images, y_test, training["batch_size"], weights=w_test)
     for epoch in range(start, training["epochs"]):
-        data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=seed * 100_003 + epoch)
+        data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=seed * 100_003 + epoch,
+                            weights=w_train)
         fit = model.fit(data, validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
                         callbacks=[guard, *callbacks], verbose=2)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
@@ -170,7 +174,7 @@ def train_run(
         probs = model.predict(make_dataset(part.images, None, training["batch_size"]), verbose=0)
         frame = pd.DataFrame({"split": split_name, "sample": np.arange(len(part.images)),
                               **T.true_label_columns(part)})
-        frame = pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in ds.classes])], axis=1)
+        frame = pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in names])], axis=1)
         frames.append(frame)
     preds = pd.concat(frames, ignore_index=True)
     preds["diverged"] = diverged_at is not None
