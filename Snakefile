@@ -18,6 +18,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/keras.smk"
+include: "rules/torch.smk"
 include: "rules/evaluate.smk"
 
 

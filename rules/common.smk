@@ -11,6 +11,7 @@ RESULTS = config["results"]
 DATASETS = config["datasets"]
 EXPERIMENTS = config["experiments"]
 KERAS_EXPERIMENTS = [e for e, s in EXPERIMENTS.items() if s["framework"] == "keras"]
+TORCH_EXPERIMENTS = [e for e, s in EXPERIMENTS.items() if s["framework"] == "torch"]
 
 
 wildcard_constraints:
@@ -81,6 +82,24 @@ def experiment_predictions(wildcards):
     return [f"{d}/predictions.parquet" for d in run_dirs(wildcards.experiment)]
 
 
+def model_file(experiment):
+    return (
+        "model.pt" if EXPERIMENTS[experiment]["framework"] == "torch" else "model.keras"
+    )
+
+
+def experiment_models(wildcards):
+    return [
+        f"{d}/{model_file(wildcards.experiment)}"
+        for d in run_dirs(wildcards.experiment)
+    ]
+
+
+def gradcam_model(wildcards):
+    """The model whose maps are drawn: the first variant's first seed."""
+    return f"{run_dirs(wildcards.experiment)[0]}/{model_file(wildcards.experiment)}"
+
+
 def train_params(wildcards):
     spec = EXPERIMENTS[wildcards.experiment]
     return {
@@ -112,8 +131,23 @@ def experiment_figures(experiment):
         "mosaic": ["curves", "metrics", "examples"],
         "masked": ["curves", "metrics", "confusion", "class_counts"],
         "landmark": ["curves", "metrics", "examples", "kp_error"],
+        "tagging": ["curves", "metrics", "tag_frequency", "examples", "per_tag_f1"],
     }.get(experiment, ["curves", "metrics"])
+    if experiment == "tagging":
+        kinds += [
+            f"gradcam_{i}" for i in range(EXPERIMENTS[experiment]["gradcam"]["images"])
+        ]
     return [f"{RESULTS}/{experiment}/figures/{k}.png" for k in kinds]
+
+
+def experiment_tables(experiment):
+    """Tables beyond summary.csv."""
+    if experiment == "tagging":
+        return [
+            f"{RESULTS}/{experiment}/{t}.csv"
+            for t in ("per_tag", "gradcam_localisation")
+        ]
+    return []
 
 
 def all_targets():
@@ -124,6 +158,7 @@ def all_targets():
     for exp in EXPERIMENTS:
         targets.append(f"{RESULTS}/{exp}/summary.csv")
         targets += experiment_figures(exp)
+        targets += experiment_tables(exp)
     return targets
 
 

@@ -6,6 +6,12 @@ from pathlib import Path
 
 import pytest
 
+# torch before anything imports TensorFlow: the other order makes torch's optimizer step crash (DEVELOPERS.md)
+try:
+    import torch  # noqa: F401
+except ImportError:  # pragma: no cover - a checkout without the ML stack can still run the data tests
+    pass
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")

@@ -9,7 +9,14 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, average_precision_score, f1_score, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    f1_score,
+    hamming_loss,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 from labelbench.errors import DataError
 
@@ -62,6 +69,53 @@ def multilabel_metrics(y_true: np.ndarray, y_prob: np.ndarray, threshold: float 
     }
 
 
+def tagging_metrics(
+    y_true: np.ndarray, y_prob: np.ndarray, threshold: float | np.ndarray = 0.5
+) -> dict[str, float]:
+    """The tagging source's nine numbers (micro, macro and samples precision, recall and F1, scikit-learn with
+    zero_division=0), plus mAP, Hamming loss and exact match. ``threshold`` may be one value per tag."""
+    _check_multilabel(y_true, y_prob)
+    truth, said = y_true > 0.5, y_prob >= np.asarray(threshold)
+    out = {}
+    for average in ("micro", "macro", "samples"):
+        p, r, f, _ = precision_recall_fscore_support(truth, said, average=average, zero_division=0)
+        out.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
+    out["map"] = mean_average_precision(y_true, y_prob)
+    out["hamming_loss"] = float(hamming_loss(truth, said))
+    out["exact_match"] = float(np.mean(np.all(truth == said, axis=1)))
+    return out
+
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def tune_thresholds(y_true: np.ndarray, y_prob: np.ndarray, grid: np.ndarray = THRESHOLD_GRID) -> np.ndarray:
+    """Per-tag threshold maximising that tag's F1 on (validation) data; 0.5 for a tag without positives.
+    Ties go to the threshold closest to 0.5."""
+    _check_multilabel(y_true, y_prob)
+    truth = y_true > 0.5
+    said = y_prob[None, :, :] >= grid[:, None, None]  # G×N×K
+    tp = (said & truth).sum(1)
+    fp = (said & ~truth).sum(1)
+    fn = (~said & truth).sum(1)
+    f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)  # G×K
+    order = np.argsort(np.abs(grid - 0.5), kind="stable")
+    best = order[np.argmax(f1[order], axis=0)]
+    return np.where(truth.any(0), grid[best], 0.5)
+
+
+def per_tag_table(y_true: np.ndarray, y_prob: np.ndarray, tags: list[str], threshold=0.5) -> pd.DataFrame:
+    """Support, frequency, AP and F1 of every tag."""
+    truth, said = y_true > 0.5, y_prob >= np.asarray(threshold)
+    _, _, f1, support = precision_recall_fscore_support(truth, said, average=None, zero_division=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ap = [average_precision_score(truth[:, k], y_prob[:, k]) if truth[:, k].any() else np.nan
+              for k in range(len(tags))]
+    return pd.DataFrame({"tag": tags, "support": support.astype(int), "frequency": truth.mean(0), "ap": ap,
+                         "f1": f1})
+
+
 def parity_accuracy(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """Accuracy overall and on even and odd digits (NaN where a subset is empty)."""
 
@@ -112,6 +166,11 @@ def evaluate_predictions(
     """The long metrics table (experiment, variant, seed, split, metric, value) of one run."""
     rows = []
     probs_cols = prob_columns(predictions)
+    tag_cols = [c.replace("p_", "tag_", 1) for c in probs_cols]
+    thresholds = None  # per-tag thresholds tuned on the validation split, where there is one
+    if experiment == "tagging" and (predictions["split"] == "val").any():
+        val = predictions[predictions["split"] == "val"]
+        thresholds = tune_thresholds(val[tag_cols].to_numpy(np.float64), val[probs_cols].to_numpy(np.float64))
     for split, part in predictions.groupby("split", sort=True):
         probs = part[probs_cols].to_numpy(np.float64)
         if "true_presence" in part:
@@ -125,9 +184,15 @@ def evaluate_predictions(
             labels = part["label"].to_numpy()
             values = parity_accuracy(labels, probs.argmax(axis=1)) if experiment == "masked" else {
                 "accuracy": float(accuracy_score(labels, probs.argmax(axis=1)))}
+        elif experiment == "tagging":
+            values = tagging_metrics(part[tag_cols].to_numpy(np.float64), probs, threshold)
+            if thresholds is not None:
+                tuned = tagging_metrics(part[tag_cols].to_numpy(np.float64), probs, thresholds)
+                values.update({f"{a}_f1_tuned": tuned[f"{a}_f1"] for a in ("micro", "macro", "samples")})
         else:
-            tags = part[[c.replace("p_", "tag_", 1) for c in probs_cols]].to_numpy(np.float64)
-            values = multilabel_metrics(tags, np.nan_to_num(probs, nan=0.0), threshold)
+            values = multilabel_metrics(part[tag_cols].to_numpy(np.float64), np.nan_to_num(probs, nan=0.0), threshold)
+        if "skipped_images" in part:
+            values["skipped_images"] = float(part["skipped_images"].iloc[0])
         if "diverged" in part:
             values["diverged"] = float(part["diverged"].any())
         rows += [{"split": split, "metric": m, "value": v} for m, v in values.items()]
@@ -155,3 +220,20 @@ def summarise(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     out = metrics.groupby(keys, sort=False)["value"].apply(agg).unstack().reset_index()
     out["n_seeds"] = out["n_seeds"].astype(int)
     return out[[*keys, "mean", "std", "ci_low", "ci_high", "n_seeds"]]
+
+
+def per_tag_summary(prediction_files: list[str], threshold: float = 0.5, split: str = "test") -> pd.DataFrame:
+    """:func:`per_tag_table` of every run's ``split``, averaged over seeds per variant and tag."""
+    frames = []
+    for path in prediction_files:
+        variant, seed = str(path).replace("\\", "/").split("/")[-3:-1]
+        part = pd.read_parquet(path).query("split == @split")
+        cols = prob_columns(part)
+        tags = [c[2:] for c in cols]
+        table = per_tag_table(part[[f"tag_{t}" for t in tags]].to_numpy(), part[cols].to_numpy(), tags, threshold)
+        frames.append(table.assign(variant=variant, seed=int(seed)))
+    runs = pd.concat(frames, ignore_index=True)
+    out = runs.groupby(["variant", "tag"], sort=False).agg(
+        support=("support", "mean"), frequency=("frequency", "mean"), ap=("ap", "mean"), f1=("f1", "mean"),
+        f1_std=("f1", "std"), n_seeds=("seed", "nunique")).reset_index()
+    return out

@@ -15,11 +15,13 @@ CURVE_METRICS = {
     "mosaic": ["loss", "exact_match", "val_exact_match"],
     "masked": ["loss", "val_loss"],
     "landmark": ["loss", "val_presence_acc", "val_kp_error_norm"],
+    "tagging": ["loss", "val_macro_f1", "val_micro_f1"],
 }
 BAR_METRICS = {
     "mosaic": ["exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map"],
     "masked": ["accuracy", "acc_even", "acc_odd"],
     "landmark": ["presence_acc", "presence_auc", "empty_fpr", "kp_error_norm"],
+    "tagging": ["micro_f1", "macro_f1", "samples_f1", "macro_f1_tuned", "map", "exact_match"],
 }
 
 
@@ -170,11 +172,66 @@ def keypoint_error_distribution(predictions: list[str]):
     return fig
 
 
+def tag_frequency(predictions: list[str]):
+    """How often each tag occurs in the test split: the imbalance the macro scores pay for."""
+    part = pd.read_parquet(predictions[0]).query("split == 'test'")
+    tags = [c[4:] for c in part.columns if c.startswith("tag_")]
+    counts = pd.DataFrame({"tag": tags, "count": [int(part[f"tag_{t}"].sum()) for t in tags]})
+    counts = counts.sort_values("count", ascending=False)
+    fig, ax = plt.subplots(figsize=(7, 0.25 * len(tags) + 1))
+    sns.barplot(data=counts, y="tag", x="count", ax=ax, color="steelblue")
+    ax.set_title(f"tag frequency, test split ({len(part)} images)")
+    fig.tight_layout()
+    return fig
+
+
+def tagging_examples(predictions: list[str], dataset_dir: str, n: int = 12, threshold: float = 0.5):
+    from PIL import Image
+
+    path = predictions[0]
+    part = pd.read_parquet(path).query("split == 'test'").reset_index(drop=True)
+    cols = prob_columns(part)
+    cols_n = 4
+    fig, axes = plt.subplots(int(np.ceil(n / cols_n)), cols_n, figsize=(3.2 * cols_n, 3.6 * np.ceil(n / cols_n)))
+    for ax, i in zip(axes.flat, range(n), strict=False):
+        with Image.open(f"{dataset_dir}/{part.loc[i, 'image_name']}") as im:
+            ax.imshow(im.convert("RGB"))
+        true = {c[2:] for c in cols if part.loc[i, f"tag_{c[2:]}"] > 0.5}
+        pred = {c[2:] for c in cols if part.loc[i, c] >= threshold}
+        ax.set_title(f"true: {', '.join(sorted(true))}\npred: {', '.join(sorted(pred)) or '—'}", fontsize=7,
+                     color="green" if true == pred else "red")
+        ax.axis("off")
+    variant, seed = _run_parts(path)
+    fig.suptitle(f"test images, {variant} (seed {seed}): true vs predicted tags at {threshold}")
+    fig.tight_layout()
+    return fig
+
+
+def per_tag_f1(predictions: list[str], threshold: float = 0.5):
+    from labelbench.metrics import per_tag_summary
+
+    table = per_tag_summary(predictions, threshold)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    sns.scatterplot(data=table, x="frequency", y="f1", hue="variant", style="variant", ax=ax, s=50)
+    ax.set_xscale("log")
+    ax.set_xlabel("tag frequency in the test split (log)")
+    ax.set_ylabel("F1 at 0.5 (mean over seeds)")
+    ax.set_title("per-tag F1 against tag frequency")
+    fig.tight_layout()
+    return fig
+
+
 def experiment_figure(figure, experiment, summary, histories, predictions, dataset_dir, out, dpi=110):
     if figure == "curves":
         fig = curves(histories, experiment)
     elif figure == "metrics":
         fig = metric_bars(summary, experiment)
+    elif figure == "tag_frequency":
+        fig = tag_frequency(predictions)
+    elif figure == "per_tag_f1":
+        fig = per_tag_f1(predictions)
+    elif figure == "examples" and experiment == "tagging":
+        fig = tagging_examples(predictions, dataset_dir)
     elif figure == "examples" and experiment == "landmark":
         fig = landmark_examples(predictions, dataset_dir)
     elif figure == "examples":

@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -22,17 +21,9 @@ from labelbench import targets as T
 from labelbench.datasets.store import load_dataset
 from labelbench.errors import TrainingDiverged
 from labelbench.io import atomic_path, write_json, write_table
+from labelbench.runs import RunOutputs
 
 log = logging.getLogger("labelbench.train")
-
-
-@dataclass
-class RunOutputs:
-    model: str
-    history: str
-    predictions: str
-    checkpoint_dir: str
-    tensorboard_dir: str | None = None
 
 
 def configure(seed: int, threads: int) -> None:

@@ -1,0 +1,175 @@
+"""NUS-WIDE-format multi-label data for PyTorch: annotation JSON + image folder, one loader for the real
+subset and the synthetic scenes.
+
+Annotation files look like ``{"samples": [{"image_name": …, "image_labels": [...]}, …], "labels": [...]}``.
+Images are checked once when the dataset is opened: a missing or unreadable file is skipped and counted, or
+stops the job, as ``on_bad_image`` says. Every image is converted to RGB (grayscale, palette, CMYK; images
+with transparency are composited on white first).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from labelbench.errors import DataError
+
+log = logging.getLogger("labelbench.tagging")
+SPLIT_FILES = {"train": "small_train.json", "test": "small_test.json"}
+
+
+@dataclass
+class Annotations:
+    """One annotation file, checked: names, 0/1 target matrix, and the label list."""
+
+    path: Path
+    labels: list[str]
+    names: list[str]
+    targets: np.ndarray
+    objects: list[list[dict]] = field(default_factory=list)
+
+
+def read_annotations(path: str | Path, labels: list[str] | None = None) -> Annotations:
+    """Parse and check one NUS-WIDE annotation file. A tag not in the label list, a sample without tags, or an
+    empty label list stops with an error naming the file and the sample."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the annotation JSON ({exc})") from exc
+    if not isinstance(data, dict) or "samples" not in data or "labels" not in data:
+        raise DataError(f"{path}: expected an object with 'samples' and 'labels'")
+    labels = list(labels if labels is not None else data["labels"])
+    if not labels:
+        raise DataError(f"{path}: the label list is empty; expected the tag vocabulary under 'labels'")
+    index = {t: k for k, t in enumerate(labels)}
+    names, rows, objects = [], [], []
+    for i, sample in enumerate(data["samples"]):
+        name = sample.get("image_name")
+        tags = sample.get("image_labels")
+        where = f"{path}, sample {i} ({name!r})"
+        if not name or not isinstance(tags, list):
+            raise DataError(f"{where}: needs 'image_name' and a list 'image_labels'")
+        if not tags:
+            raise DataError(f"{where}: its label list is empty; every sample needs at least one tag")
+        unknown = [t for t in tags if t not in index]
+        if unknown:
+            raise DataError(f"{where}: tags {unknown} are not in the label list {labels}")
+        row = np.zeros(len(labels), np.float32)
+        row[[index[t] for t in tags]] = 1
+        names.append(name)
+        rows.append(row)
+        objects.append(sample.get("objects", []))
+    targets = np.stack(rows) if rows else np.zeros((0, len(labels)), np.float32)
+    return Annotations(path, labels, names, targets, objects)
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """Open any image as RGB: transparency composited on white, palette/grayscale/CMYK converted."""
+    with Image.open(path) as im:
+        im.load()
+        if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+            rgba = im.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(white, rgba).convert("RGB")
+        return im.convert("RGB")
+
+
+def check_images(root: Path, names: list[str], on_bad_image: str = "skip") -> tuple[np.ndarray, list[str]]:
+    """Indices of the images that open, and the names of those that do not (missing or unreadable)."""
+    good, bad = [], []
+    for i, name in enumerate(names):
+        try:
+            with Image.open(root / name) as im:
+                im.load()
+            good.append(i)
+        except (FileNotFoundError, UnidentifiedImageError, OSError, SyntaxError) as exc:
+            if on_bad_image == "fail":
+                raise DataError(f"image {root / name} cannot be read ({exc}); set on_bad_image: skip to skip") from exc
+            bad.append(name)
+    if bad:
+        log.warning("skipped %d unreadable or missing image(s) under %s, first: %s", len(bad), root, bad[:5])
+    return np.asarray(good, np.int64), bad
+
+
+class NusWideDataset(Dataset):
+    """(image tensor, 0/1 target vector) pairs of one split; ``indices`` restricts it to some samples."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        transform=None,
+        on_bad_image: str = "skip",
+        labels: list[str] | None = None,
+        indices: np.ndarray | None = None,
+    ):
+        self.root = Path(root)
+        if split not in SPLIT_FILES:
+            raise DataError(f"split must be one of {list(SPLIT_FILES)}, got {split!r}")
+        self.annotations = read_annotations(self.root / SPLIT_FILES[split], labels)
+        self.classes = self.annotations.labels
+        good, self.skipped = check_images(self.root, self.annotations.names, on_bad_image)
+        if indices is not None:
+            good = np.intersect1d(good, indices)
+        self.indices = good
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int):
+        k = int(self.indices[i])
+        image = load_rgb(self.root / self.annotations.names[k])
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, torch.from_numpy(self.annotations.targets[k])
+
+    def name(self, i: int) -> str:
+        return self.annotations.names[int(self.indices[i])]
+
+    def annotations_image_size(self, i: int) -> int:
+        """Width of the stored image (boxes in the annotations are in its pixels)."""
+        with Image.open(self.root / self.name(i)) as im:
+            return im.size[0]
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train, validation) index arrays over ``n`` training samples."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def transforms(size: int, augment: dict | None = None):
+    """torchvision.transforms.v2 pipelines (train, eval): the source's resize, flip, colour jitter and affine
+    with the mean colour as fill, then ImageNet normalisation. ``augment`` sets their strength; None = eval only."""
+    from torchvision.transforms import v2
+
+    tail = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    evaluation = v2.Compose([v2.Resize((size, size), antialias=True), *tail])
+    if not augment:
+        return evaluation, evaluation
+    steps = [v2.Resize((size, size), antialias=True)]
+    if augment.get("hflip", True):
+        steps.append(v2.RandomHorizontalFlip())
+    jitter = augment.get("color_jitter", {})
+    if jitter:
+        steps.append(v2.ColorJitter(**jitter))
+    affine = augment.get("affine")
+    if affine:
+        fill = tuple(int(m * 255) for m in IMAGENET_MEAN)
+        steps.append(v2.RandomAffine(degrees=affine.get("degrees", 0), translate=affine.get("translate"),
+                                     scale=affine.get("scale"), fill=fill))
+    return v2.Compose([*steps, *tail]), evaluation

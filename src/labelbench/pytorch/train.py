@@ -1,0 +1,198 @@
+"""One tagging run (variant × seed) with PyTorch: seeded, checkpointed every epoch, resumable; the best epoch
+by validation macro F1 is the model that is kept.
+
+Like the Keras side, each epoch's shuffling and augmentation depend only on (seed, epoch), so a run killed
+after epoch k and resumed ends with the same weights as one that was never interrupted (on CPU).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from labelbench.errors import TrainingDiverged
+from labelbench.io import atomic_path, write_table
+from labelbench.pytorch.data import NusWideDataset, transforms, validation_split
+from labelbench.pytorch.losses import get_loss
+from labelbench.pytorch.models import build_model
+
+log = logging.getLogger("labelbench.tagging")
+
+
+def configure(seed: int, threads: int) -> torch.device:
+    """Seed, bound CPU threads, ask for deterministic kernels; CUDA when present."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.set_num_threads(max(1, threads))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def summary_writer(log_dir: str):
+    """torch's TensorBoard writer without TensorFlow: tensorboard imports TensorFlow when it can, unless the
+    marker module ``tensorboard.compat.notf`` exists (its own switch to the stub), which we provide."""
+    import types
+
+    sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir)
+
+
+def _loader(dataset, batch_size: int, shuffle: bool, workers: int, seed: int | None, device) -> DataLoader:
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers, generator=generator,
+                      pin_memory=device.type == "cuda", persistent_workers=False, drop_last=False)
+
+
+def predict(model, loader, device, channels_last: bool = False) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        for x, _ in loader:
+            x = x.to(device, non_blocking=True)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            out.append(torch.sigmoid(model(x).float()).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:
+    from labelbench.metrics import multilabel_f1
+
+    return multilabel_f1(y, p, "macro")
+
+
+def _save(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(state, tmp)
+
+
+def train_run(
+    dataset_dir: str,
+    outputs,
+    experiment: str,
+    variant: str,
+    seed: int,
+    model_spec: dict,
+    training: dict,
+    variant_spec: dict,
+    threads: int = 2,
+) -> dict:
+    """Train one tagging run; write ``model.pt`` (best epoch), history, and val/test predictions."""
+    device = configure(seed, threads)
+    root = Path(dataset_dir)
+    size = training.get("image_size", 64)
+    train_tf, eval_tf = transforms(size, training.get("augment"))
+    on_bad = training.get("on_bad_image", "skip")
+    full = NusWideDataset(root, "train", on_bad_image=on_bad)
+    tr_idx, val_idx = validation_split(len(full.annotations.names), training.get("validation_fraction", 0.1), seed)
+    train_ds = NusWideDataset(root, "train", train_tf, on_bad, indices=tr_idx)
+    val_ds = NusWideDataset(root, "train", eval_tf, on_bad, indices=val_idx)
+    test_ds = NusWideDataset(root, "test", eval_tf, on_bad, labels=full.classes)
+    skipped = len(full.skipped) + len(test_ds.skipped)
+    classes = full.classes
+    workers = training.get("workers", 0)
+    bs = training["batch_size"]
+    log.info("%d train / %d validation / %d test images, %d tags, %d skipped, device %s",
+             len(train_ds), len(val_ds), len(test_ds), len(classes), skipped, device)
+
+    spec = {k: v for k, v in model_spec.items() if k != "name"}
+    model = build_model(model_spec["name"], len(classes), **spec).to(device)
+    channels_last = device.type == "cuda"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    loss_fn = get_loss(variant_spec["loss"], **variant_spec.get("loss_args", {}))
+    optimizer = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
+
+    ckpt = Path(outputs.checkpoint_dir)
+    start, history, best = 0, [], {"score": -1.0, "epoch": 0}
+    if (ckpt / "last.pt").is_file():
+        state = torch.load(ckpt / "last.pt", map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, history, best = state["epoch"], state["history"], state["best"]
+        log.info("resuming from %s after epoch %d", ckpt, start)
+
+    writer = summary_writer(outputs.tensorboard_dir) if outputs.tensorboard_dir else None
+    val_loader = _loader(val_ds, bs, False, workers, None, device)
+    y_val = val_ds.annotations.targets[val_ds.indices]
+    run = f"{experiment}/{variant}/seed {seed}"
+    for epoch in range(start, training["epochs"]):
+        torch.manual_seed(seed * 100_003 + epoch)  # augmentation draws of this epoch
+        loader = _loader(train_ds, bs, True, workers, seed * 100_003 + epoch, device)
+        model.train()
+        losses = []
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{training['epochs']}", file=sys.stderr, mininterval=10,
+                   ncols=100)
+        for x, y in bar:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                loss = loss_fn(model(x).float(), y)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"{run}: the loss became non-finite at epoch {epoch + 1}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+        p_val = predict(model, val_loader, device, channels_last)
+        score = _macro_f1(y_val, p_val) if len(y_val) else float("nan")
+        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_macro_f1": score,
+               "val_micro_f1": _micro(y_val, p_val)}
+        history.append(row)
+        log.info("epoch %d: loss %.4f, validation macro F1 %.4f", epoch + 1, row["loss"], score)
+        if writer:
+            for k, v in row.items():
+                if k != "epoch":
+                    writer.add_scalar(k, v, epoch + 1)
+        if math.isfinite(score) and score > best["score"]:
+            best = {"score": score, "epoch": epoch + 1}
+            _save(ckpt / "best.pt", {"model": model.state_dict()})
+        _save(ckpt / "last.pt", {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                 "epoch": epoch + 1, "history": history, "best": best})
+    if writer:
+        writer.close()
+
+    if (ckpt / "best.pt").is_file():
+        model.load_state_dict(torch.load(ckpt / "best.pt", map_location=device, weights_only=True)["model"])
+    hist = pd.DataFrame(history)
+    hist["best"] = hist["epoch"] == best["epoch"]
+    hist.insert(0, "experiment", experiment)
+    hist.insert(1, "variant", variant)
+    hist.insert(2, "seed", seed)
+    write_table(hist, outputs.history)
+
+    frames = []
+    for split, ds in (("val", val_ds), ("test", test_ds)):
+        probs = predict(model, _loader(ds, bs, False, workers, None, device), device, channels_last)
+        frame = pd.DataFrame({"split": split, "sample": ds.indices, "image_name": [ds.name(i) for i in range(len(ds))]})
+        y = ds.annotations.targets[ds.indices]
+        frame = pd.concat([frame, pd.DataFrame(y, columns=[f"tag_{c}" for c in classes]),
+                           pd.DataFrame(probs.reshape(len(ds), len(classes)), columns=[f"p_{c}" for c in classes])],
+                          axis=1)
+        frames.append(frame)
+    preds = pd.concat(frames, ignore_index=True)
+    preds["skipped_images"] = skipped
+    write_table(preds, outputs.predictions)
+    _save(Path(outputs.model), {"model": model.state_dict(), "model_spec": model_spec, "classes": classes,
+                                "image_size": size, "best_epoch": best["epoch"]})
+    shutil.rmtree(ckpt, ignore_errors=True)
+    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["score"]}
+
+
+def _micro(y: np.ndarray, p: np.ndarray) -> float:
+    from labelbench.metrics import multilabel_f1
+
+    return multilabel_f1(y, p, "micro") if len(y) else float("nan")

@@ -1,0 +1,242 @@
+"""Tagging (PyTorch): the NUS-WIDE loader on awkward files, losses against NumPy, metrics against torchmetrics,
+threshold tuning, models, and a resumed run that ends where an uninterrupted one does."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+from PIL import Image  # noqa: E402
+
+from labelbench.datasets import embedded  # noqa: E402
+from labelbench.errors import ConfigError, DataError  # noqa: E402
+from labelbench.metrics import tagging_metrics, tune_thresholds  # noqa: E402
+from labelbench.pytorch import data as D  # noqa: E402
+from labelbench.pytorch.losses import LOSSES, get_loss  # noqa: E402
+from labelbench.pytorch.models import build_model, resolve_layer  # noqa: E402
+
+LABELS = ["sky", "tree", "water"]
+
+
+@pytest.fixture
+def awkward_folder(tmp_path):
+    """A hand-made NUS-format folder: good RGB, CMYK JPEG, grayscale PNG, RGBA PNG, palette PNG, a corrupt JPEG
+    and a missing file."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 255, (20, 24, 3), np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "good.jpg")
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    Image.fromarray(rgb[..., 0]).save(tmp_path / "gray.png")
+    rgba = np.dstack([rgb, np.full((20, 24), 0, np.uint8)])  # fully transparent → white
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "alpha.png")
+    Image.fromarray(rgb).convert("P").save(tmp_path / "palette.png")
+    (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"garbage" * 10)
+    names = ["good.jpg", "cmyk.jpg", "gray.png", "alpha.png", "palette.png", "corrupt.jpg", "missing.jpg"]
+    samples = [{"image_name": n, "image_labels": [LABELS[i % 3]]} for i, n in enumerate(names)]
+    for f in D.SPLIT_FILES.values():
+        (tmp_path / f).write_text(json.dumps({"samples": samples, "labels": LABELS}))
+    return tmp_path
+
+
+def test_loader_skips_and_counts_bad_files_and_converts_every_mode_to_rgb(awkward_folder, caplog):
+    _, evaluation = D.transforms(16)
+    ds = D.NusWideDataset(awkward_folder, "train", evaluation)
+    assert sorted(ds.skipped) == ["corrupt.jpg", "missing.jpg"]
+    assert len(ds) == 5 and "skipped 2 unreadable or missing" in caplog.text
+    for i in range(len(ds)):
+        x, y = ds[i]
+        assert x.shape == (3, 16, 16) and y.sum() == 1
+    alpha = D.load_rgb(awkward_folder / "alpha.png")
+    assert alpha.mode == "RGB" and np.asarray(alpha).min() == 255  # transparent → white
+    assert D.load_rgb(awkward_folder / "cmyk.jpg").mode == "RGB"
+
+
+def test_loader_can_stop_on_a_bad_file_naming_it(awkward_folder):
+    with pytest.raises(DataError, match=r"corrupt.jpg cannot be read"):
+        D.NusWideDataset(awkward_folder, "train", on_bad_image="fail")
+
+
+@pytest.mark.parametrize(
+    "samples, labels, message",
+    [
+        ([{"image_name": "a.jpg", "image_labels": ["cloud"]}], LABELS, r"sample 0 \('a.jpg'\): tags \['cloud'\]"),
+        ([{"image_name": "a.jpg", "image_labels": []}], LABELS, r"sample 0 \('a.jpg'\): its label list is empty"),
+        ([{"image_name": "a.jpg", "image_labels": ["sky"]}], [], r"the label list is empty"),
+        ([{"image_labels": ["sky"]}], LABELS, r"sample 0 \(None\): needs 'image_name'"),
+    ],
+)
+def test_bad_annotations_stop_naming_the_sample(tmp_path, samples, labels, message):
+    path = tmp_path / "small_train.json"
+    path.write_text(json.dumps({"samples": samples, "labels": labels}))
+    with pytest.raises(DataError, match=message):
+        D.read_annotations(path)
+
+
+def test_synthetic_scenes_load_through_the_same_loader(tmp_path):
+    embedded.shapes_scenes(tmp_path, 32, 30, 10, seed=1)
+    ds = D.NusWideDataset(tmp_path, "test", D.transforms(32)[1])
+    assert len(ds) == 10 and not ds.skipped and len(ds.classes) == 18
+    assert all(ds.annotations.objects[i] for i in range(10))
+
+
+def test_validation_split_is_seeded_and_disjoint():
+    a_tr, a_val = D.validation_split(100, 0.2, seed=3)
+    b_tr, b_val = D.validation_split(100, 0.2, seed=3)
+    assert np.array_equal(a_val, b_val) and len(a_val) == 20 and not set(a_tr) & set(a_val)
+    assert not np.array_equal(a_val, D.validation_split(100, 0.2, seed=4)[1])
+
+
+# ------------------------------------------------------------------------------------------------ losses
+def _np_sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _np_bce(z, y):
+    p = _np_sigmoid(z)
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
+def _np_focal(z, y, gamma=2.0, alpha=0.25):
+    p = _np_sigmoid(z)
+    pt = np.where(y > 0, p, 1 - p)
+    at = np.where(y > 0, alpha, 1 - alpha)
+    return float((-at * (1 - pt) ** gamma * np.log(pt)).sum() / len(y))
+
+
+def _np_asl(z, y, gp=0.0, gn=4.0, clip=0.05):
+    p = _np_sigmoid(z)
+    pm = np.maximum(p - clip, 0)
+    return float(-(y * (1 - p) ** gp * np.log(p) + (1 - y) * pm**gn * np.log(1 - pm)).sum() / len(y))
+
+
+@pytest.mark.parametrize("name, reference", [("bce", _np_bce), ("focal", _np_focal), ("asl", _np_asl)])
+def test_losses_match_numpy(name, reference):
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, (16, 7))
+    y = (rng.random((16, 7)) < 0.3).astype(np.float64)
+    got = float(get_loss(name)(torch.tensor(z, dtype=torch.float64), torch.tensor(y)))
+    assert got == pytest.approx(reference(z, y), rel=1e-6)
+    assert set(LOSSES) == {"bce", "focal", "asl"}
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+@pytest.fixture
+def scores():
+    rng = np.random.default_rng(1)
+    y = (rng.random((200, 9)) < 0.25).astype(np.float64)
+    p = np.clip(0.5 * y + rng.random((200, 9)) * 0.6, 0, 1)
+    return y, p
+
+
+def test_metrics_agree_with_torchmetrics(scores):
+    from torchmetrics.classification import (
+        MultilabelAveragePrecision,
+        MultilabelExactMatch,
+        MultilabelF1Score,
+        MultilabelHammingDistance,
+        MultilabelPrecision,
+        MultilabelRecall,
+    )
+
+    y, p = scores
+    ours = tagging_metrics(y, p)
+    pt, yt, k = torch.tensor(p), torch.tensor(y, dtype=torch.long), y.shape[1]
+    for avg in ("micro", "macro"):
+        assert ours[f"{avg}_precision"] == pytest.approx(float(MultilabelPrecision(k, average=avg)(pt, yt)), abs=1e-6)
+        assert ours[f"{avg}_recall"] == pytest.approx(float(MultilabelRecall(k, average=avg)(pt, yt)), abs=1e-6)
+        assert ours[f"{avg}_f1"] == pytest.approx(float(MultilabelF1Score(k, average=avg)(pt, yt)), abs=1e-6)
+    assert ours["hamming_loss"] == pytest.approx(float(MultilabelHammingDistance(k)(pt, yt)), abs=1e-6)
+    assert ours["exact_match"] == pytest.approx(float(MultilabelExactMatch(k)(pt, yt)), abs=1e-6)
+    assert ours["map"] == pytest.approx(float(MultilabelAveragePrecision(k, average="macro")(pt, yt)), abs=1e-6)
+    # samples average: scikit-learn alone (torchmetrics has none); check it by hand
+    said = p >= 0.5
+    tp = (said & (y > 0)).sum(1)
+    f1 = np.where(said.sum(1) + y.sum(1) > 0, 2 * tp / np.maximum(said.sum(1) + y.sum(1), 1), 0)
+    assert ours["samples_f1"] == pytest.approx(f1.mean(), abs=1e-9)
+
+
+def test_tuned_thresholds_never_lose_on_the_data_they_were_tuned_on(scores):
+    y, p = scores
+    t = tune_thresholds(y, p)
+    assert t.shape == (9,) and np.all((t >= 0.05) & (t <= 0.95))
+    assert tagging_metrics(y, p, t)["macro_f1"] >= tagging_metrics(y, p)["macro_f1"]
+    # a tag separable at 0.3 gets a threshold at or below it
+    y1 = np.array([[1], [1], [0], [0]], float)
+    p1 = np.array([[0.35], [0.4], [0.1], [0.2]])
+    assert tune_thresholds(y1, p1)[0] <= 0.35
+
+
+# ------------------------------------------------------------------------------------------------ models
+def test_models_build_with_the_sources_head_and_resolve_layers():
+    m = build_model("resnet18", 5)
+    assert isinstance(m.fc[0], torch.nn.Dropout) and m.fc[1].out_features == 5
+    assert build_model("mobilenet_v3_small", 4).eval()(torch.zeros(1, 3, 32, 32)).shape == (1, 4)
+    small = build_model("small_cnn", 6, widths=[8, 16], convs=1)
+    assert small(torch.zeros(2, 3, 16, 16)).shape == (2, 6)
+    assert resolve_layer(small, "blocks.1") is small.blocks[1]
+    with pytest.raises(ConfigError, match="top-level layers are"):
+        resolve_layer(small, "layer4")
+    with pytest.raises(ConfigError, match="neither small_cnn nor a torchvision"):
+        build_model("resnet1000", 3)
+
+
+def test_missing_imagenet_weights_offline_say_where_to_put_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(ConfigError, match=r"not cached at .*resnet18-.*\.pth.*copy it to"):
+        build_model("resnet18", 3, weights="IMAGENET1K_V1")
+
+
+# ------------------------------------------------------------------------------------------------ training
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scenes")
+    embedded.shapes_scenes(d, 32, 96, 32, seed=2)
+    return d
+
+
+RUN = dict(experiment="tagging", variant="bce", seed=1, model_spec={"name": "small_cnn", "widths": [8, 16], "convs": 1},
+           training={"learning_rate": 0.003, "batch_size": 32, "epochs": 3, "image_size": 32,
+                     "validation_fraction": 0.25, "augment": {"hflip": True}},
+           variant_spec={"loss": "bce"}, threads=2)
+
+
+def _outputs(d):
+    from labelbench.runs import RunOutputs
+
+    return RunOutputs(model=str(d / "model.pt"), history=str(d / "history.csv"),
+                      predictions=str(d / "predictions.parquet"), checkpoint_dir=str(d / "ckpt"),
+                      tensorboard_dir=str(d / "tb"))
+
+
+def test_a_killed_tagging_run_resumes_to_the_same_result(scenes, tmp_path, monkeypatch):
+    from labelbench.pytorch import train as T
+
+    T.train_run(str(scenes), _outputs(tmp_path / "whole"), **RUN)
+    real_save = T._save
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        if path.name == "last.pt" and state["epoch"] == 1:
+            raise KeyboardInterrupt("killed after epoch 1")
+
+    monkeypatch.setattr(T, "_save", save_then_die)
+    broken = tmp_path / "broken"
+    with pytest.raises(KeyboardInterrupt):
+        T.train_run(str(scenes), _outputs(broken), **RUN)
+    assert not (broken / "predictions.parquet").exists() and (broken / "ckpt/last.pt").is_file()
+    monkeypatch.setattr(T, "_save", real_save)
+    T.train_run(str(scenes), _outputs(broken), **RUN)
+    a = pd.read_parquet(tmp_path / "whole/predictions.parquet")
+    b = pd.read_parquet(broken / "predictions.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    assert set(a["split"]) == {"val", "test"} and (a["skipped_images"] == 0).all()
+    hist = pd.read_csv(broken / "history.csv")
+    assert hist["best"].sum() == 1 and list(hist["epoch"]) == [1, 2, 3]
+    assert any((tmp_path / "whole/tb").iterdir()) and not (broken / "ckpt").exists()
