@@ -58,7 +58,10 @@ def dataset_figures(name):
 
 
 def experiment_dataset(wildcards):
-    return sidecar(EXPERIMENTS[wildcards.experiment]["dataset"])
+    """The dataset of a run (a variant may name its own), or of the experiment's first variant."""
+    spec = EXPERIMENTS[wildcards.experiment]
+    variant = spec["variants"].get(getattr(wildcards, "variant", None), {})
+    return sidecar(variant.get("dataset") or spec["dataset"])
 
 
 def run_dirs(experiment):
@@ -92,6 +95,28 @@ def experiment_models(wildcards):
     return [
         f"{d}/{model_file(wildcards.experiment)}"
         for d in run_dirs(wildcards.experiment)
+    ]
+
+
+def gradcam_pair(wildcards):
+    """Ordinary and compared complementary model of the first seed, for the Grad-CAM grids."""
+    spec = EXPERIMENTS[wildcards.experiment]
+    seed = spec["seeds"][0]
+    other = spec["gradcam"].get("compare", "pc_sigmoid")
+    return [
+        f"{RESULTS}/{wildcards.experiment}/{v}/{seed}/model.keras"
+        for v in ("ordinary", other)
+    ]
+
+
+def gradcam_study_models(wildcards):
+    """Every seed's model of the variants trained on the experiment's own dataset."""
+    spec = EXPERIMENTS[wildcards.experiment]
+    return [
+        f"{RESULTS}/{wildcards.experiment}/{v}/{s}/model.keras"
+        for v, vs in spec["variants"].items()
+        if not vs.get("dataset")
+        for s in spec["seeds"]
     ]
 
 
@@ -132,7 +157,14 @@ def experiment_figures(experiment):
         "masked": ["curves", "metrics", "confusion", "class_counts"],
         "landmark": ["curves", "metrics", "examples", "kp_error"],
         "tagging": ["curves", "metrics", "tag_frequency", "examples", "per_tag_f1"],
+        "complementary": ["curves", "metrics", "confusion"],
     }.get(experiment, ["curves", "metrics"])
+    if experiment == "complementary":
+        kinds += [
+            f"gradcam_{d}_{w}"
+            for d in EXPERIMENTS[experiment]["gradcam"]["layers"]
+            for w in ("correct", "misclassified")
+        ]
     if experiment == "tagging":
         kinds += [
             f"gradcam_{i}" for i in range(EXPERIMENTS[experiment]["gradcam"]["images"])

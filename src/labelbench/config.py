@@ -43,6 +43,12 @@ def check_references(config: dict) -> None:
                 f"experiments.{exp}.dataset: {spec['dataset']!r} has source {source!r}; "
                 f"{exp} expects a dataset with source in {list(EXPERIMENT_SOURCES[exp])}"
             )
+        for v, vspec in spec["variants"].items():
+            if vspec.get("dataset") and vspec["dataset"] not in datasets:
+                raise ConfigError(
+                    f"experiments.{exp}.variants.{v}.dataset: {vspec['dataset']!r} is not a dataset in this config; "
+                    f"expected one of {sorted(datasets)}"
+                )
         for i, ref in enumerate(spec.get("reference", [])):
             if ref["variant"] not in spec["variants"]:
                 raise ConfigError(

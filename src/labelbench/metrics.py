@@ -182,8 +182,13 @@ def evaluate_predictions(
             )
         elif "label" in part:
             labels = part["label"].to_numpy()
-            values = parity_accuracy(labels, probs.argmax(axis=1)) if experiment == "masked" else {
-                "accuracy": float(accuracy_score(labels, probs.argmax(axis=1)))}
+            predicted = probs.argmax(axis=1)
+            values = parity_accuracy(labels, predicted) if experiment == "masked" else {
+                "accuracy": float(accuracy_score(labels, predicted))}
+            if experiment == "complementary":
+                for k, c in enumerate(probs_cols):
+                    hit = labels == k
+                    values[f"accuracy_{c[2:]}"] = float(np.mean(predicted[hit] == k)) if hit.any() else float("nan")
         elif experiment == "tagging":
             values = tagging_metrics(part[tag_cols].to_numpy(np.float64), probs, threshold)
             if thresholds is not None:

@@ -25,3 +25,15 @@ def redirect_logs(log_path: str | os.PathLike | None) -> logging.Logger:
         force=True,
     )
     return logging.getLogger("labelbench")
+
+
+#: models built from separable convolutions: with TensorFlow 2.21's oneDNN CPU kernels some input sizes
+#: crash the process (segfault / "free(): invalid size", measured here at 48-64 px), so those jobs run
+#: TensorFlow's own kernels (about 1.7x slower on convolutions, measured on the landmark CNN)
+SEPARABLE_MODELS = ("mini_xception", "xception")
+
+
+def prepare_tensorflow_env(model_spec: dict) -> None:
+    """Environment a Keras job needs before TensorFlow is imported."""
+    if model_spec.get("name") in SEPARABLE_MODELS:
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")

@@ -34,7 +34,29 @@ def training_targets(experiment: str, ds: Dataset, variant: dict) -> np.ndarray:
         return np.c_[one_hot, mask_column(labels, variant.get("mask") or "odd")]
     if experiment == "landmark":
         return landmark_targets(ds)
+    if experiment == "complementary":
+        labels = ds.targets()
+        if not uses_complementary_labels(variant):
+            return np.eye(len(ds.classes), dtype=np.float32)[labels]
+        cols = [c for c in ds.samples.columns if c.startswith("cl_")]
+        if not cols:
+            raise ConfigError(
+                f"variant with loss {variant['loss']!r} needs complementary labels, but the dataset has none: "
+                "add `complementary: {method: uniform}` to its entry under datasets"
+            )
+        out = np.zeros((len(labels), len(ds.classes)), np.float32)
+        for c in cols:
+            out[np.arange(len(labels)), ds.samples[c].to_numpy()] = 1.0
+        return out
     raise ConfigError(f"experiment {experiment!r} has no target builder yet")
+
+
+#: losses that train on complementary labels ("not class k"); every other loss sees the true labels
+COMPLEMENTARY_LOSSES = ("pc_sigmoid", "scl_nl", "ure", "ure_nn", "fwd")
+
+
+def uses_complementary_labels(variant: dict) -> bool:
+    return variant.get("loss") in COMPLEMENTARY_LOSSES
 
 
 def keypoint_count(ds: Dataset) -> int:

@@ -1,6 +1,7 @@
-from labelbench.scripting import redirect_logs
+from labelbench.scripting import prepare_tensorflow_env, redirect_logs
 
 redirect_logs(snakemake.log[0])  # before TensorFlow's import, so its start-up chatter goes to the log too
+prepare_tensorflow_env(snakemake.params.run["model_spec"])
 
 from labelbench.keras.train import RunOutputs, train_run  # noqa: E402
 

@@ -92,6 +92,13 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path
         ds = real.imagefolder(spec["path"], **_kwargs(source, spec))
     else:
         raise DataError(f"dataset {name!r}: unknown source {source!r}")
+    if spec.get("complementary"):
+        from labelbench.datasets import complementary
+
+        cfg = spec["complementary"]
+        ds.samples, q = complementary.add_to(ds.samples, ds.samples["label"].to_numpy(), len(ds.classes),
+                                             cfg.get("method", "uniform"), cfg.get("num_cl", 1), cfg.get("seed", 0))
+        ds.meta = {**ds.meta, "complementary": {**cfg, "transition": q}}
     write_dataset(out, ds, source=source, params=params, inputs=input_digests)
     log.info("dataset %r: %d images of shape %s, classes %s", name, len(ds.images), ds.images.shape[1:],
              ds.classes)

@@ -16,6 +16,7 @@ CURVE_METRICS = {
     "masked": ["loss", "val_loss"],
     "landmark": ["loss", "val_presence_acc", "val_kp_error_norm"],
     "tagging": ["loss", "val_macro_f1", "val_micro_f1"],
+    "complementary": ["loss", "val_loss"],
 }
 BAR_METRICS = {
     "mosaic": ["exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map"],
@@ -239,7 +240,7 @@ def experiment_figure(figure, experiment, summary, histories, predictions, datas
     elif figure == "kp_error":
         fig = keypoint_error_distribution(predictions)
     elif figure == "confusion":
-        fig = confusion(predictions)
+        fig = confusion(predictions, split="test" if experiment == "complementary" else "train")
     elif figure == "class_counts":
         fig = class_counts(predictions)
     else:

@@ -12,6 +12,8 @@ def make_dataset(
     batch_size: int,
     shuffle_seed: int | None = None,
     weights: np.ndarray | None = None,
+    augment=None,
+    augment_seed: int = 0,
 ) -> tf.data.Dataset:
     """Shuffle (when ``shuffle_seed`` is given, one fixed order per seed), batch, scale to [0, 1], prefetch;
     per-sample ``weights``, when given, ride along as Keras's third element.
@@ -31,4 +33,12 @@ def make_dataset(
         x = tf.cast(x, tf.float32) / 255.0
         return (x, *rest) if rest else x
 
-    return ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:  # Keras preprocessing layers, seeded per epoch, in graph
+        tf.random.set_seed(augment_seed)
+
+        def aug(x, *rest):
+            return (augment(x, training=True), *rest)
+
+        ds = ds.map(aug, num_parallel_calls=1)  # one call at a time keeps the random draws in order
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -200,3 +200,86 @@ def landmark_unmasked():
         return presence_bce(y_true, y_pred) + coordinate_mse(y_true, y_pred, masked=False)
 
     return loss
+
+
+# --------------------------------------------------------------------- complementary labels
+# Targets are ȳ: a 0/1 row marking the class(es) the image is NOT (one, or num_cl of them); p is the softmax
+# output. With several complementary labels a loss is averaged over them (weights ȳ_k / Σ ȳ).
+
+
+def _comp_weights(y_true):
+    return y_true / ops.maximum(ops.sum(y_true, axis=-1, keepdims=True), 1.0)
+
+
+@register
+def pc_sigmoid():
+    """The complementary source's loss: L = 1 / (1 + exp(CE(ȳ, p))) with CE(ȳ, p) = -Σ_k ȳ_k log p_k, i.e.
+    p_ȳ / (1 + p_ȳ) for one label: small when the named wrong class gets little probability (its gradient
+    vanishes as p_ȳ → 0, which is why it learns slowly)."""
+
+    def loss(y_true, y_pred):
+        ce = -ops.sum(_comp_weights(y_true) * ops.log(_clip(y_pred)), axis=-1)
+        return 1.0 / (1.0 + ops.exp(ce))
+
+    return loss
+
+
+@register
+def scl_nl():
+    """SCL-NL (Chou et al. 2020, "Unbiased Risk Estimators Can Mislead: A Case Study of Learning with
+    Complementary Labels"): L = -log(1 - p_ȳ)."""
+
+    def loss(y_true, y_pred):
+        return -ops.sum(_comp_weights(y_true) * ops.log(_clip(1.0 - y_pred)), axis=-1)
+
+    return loss
+
+
+def _ure_terms(y_true, y_pred):
+    """ℓ_ij = -log p_ij and the per-class parts of Ishida et al.'s estimator."""
+    k = ops.cast(ops.shape(y_true)[-1], y_pred.dtype)
+    nll = -ops.log(_clip(y_pred))
+    return k, nll, _comp_weights(y_true)
+
+
+@register
+def ure():
+    """Unbiased risk estimator (Ishida et al. 2019, "Complementary-Label Learning for Arbitrary Losses and
+    Models", Thm. 1, uniform assumption) with CE as ℓ: L = -(K-1) ℓ(p, ȳ) + Σ_j ℓ(p, j), ℓ(p, j) = -log p_j.
+    Unbiased, but unbounded below: it goes negative when the model overfits."""
+
+    def loss(y_true, y_pred):
+        k, nll, w = _ure_terms(y_true, y_pred)
+        return -(k - 1.0) * ops.sum(w * nll, axis=-1) + ops.sum(nll, axis=-1)
+
+    return loss
+
+
+@register
+def ure_nn():
+    """Ishida et al. 2019 with the non-negative correction: the batch risk is split by class,
+    R_j = mean_i ℓ_ij - (K-1) mean_i ȳ_ij ℓ_ij, and each part is clipped at zero: R = Σ_j max(0, R_j).
+    A batch-level quantity: every sample in the batch gets the same value (so the batch mean is R)."""
+
+    def loss(y_true, y_pred):
+        k, nll, w = _ure_terms(y_true, y_pred)
+        parts = ops.mean(nll, axis=0) - (k - 1.0) * ops.mean(w * nll, axis=0)
+        return ops.sum(ops.maximum(parts, 0.0)) * ops.ones_like(y_true[:, 0])
+
+    return loss
+
+
+@register
+def fwd(transition=None):
+    """Forward correction (Yu et al. 2018, "Learning with Biased Complementary Labels"): the model's class
+    probabilities are pushed through the transition matrix Q (Q[y, k] = P(ȳ = k | y), uniform (1 - I)/(K-1)
+    unless given) and scored against ȳ: L = -log (pᵀQ)_ȳ."""
+
+    def loss(y_true, y_pred):
+        k = y_true.shape[-1]
+        q = ops.convert_to_tensor(transition, dtype=y_pred.dtype) if transition is not None else (
+            (ops.ones((k, k)) - ops.eye(k)) / (k - 1))
+        comp = ops.matmul(y_pred, q)
+        return -ops.sum(_comp_weights(y_true) * ops.log(_clip(comp)), axis=-1)
+
+    return loss

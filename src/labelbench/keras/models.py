@@ -73,3 +73,76 @@ def landmark_cnn(
     coords = layers.Dense(n_outputs - 1, activation="sigmoid", name="coords")(x)
     outputs = layers.Concatenate(name="output")([presence, coords])
     return keras.Model(inputs, outputs, name="landmark_cnn")
+
+
+def _classifier(x, n_outputs):
+    """Logits (a Dense layer named ``logits``) and softmax probabilities (``probs``): Grad-CAM differentiates
+    the logit, the loss sees the probabilities."""
+    logits = layers.Dense(n_outputs, name="logits")(x)
+    return layers.Activation("softmax", name="probs")(logits)
+
+
+@register
+def mini_xception(
+    input_shape: tuple[int, ...], n_outputs: int, width: float = 0.25, middle_blocks: int = 2, stem_stride: int = 2
+) -> keras.Model:
+    """Xception's design at a size a CPU can train: an entry flow (two plain convolutions, then two
+    separable-convolution blocks with strided residual shortcuts), ``middle_blocks`` residual blocks of three
+    separable convolutions, and an exit flow (one strided residual block, a separable convolution, global
+    average pooling). Channels are Xception's (32/64, 128/256, 728, 1024) times ``width``; ``stem_stride`` 1
+    keeps small inputs' maps large enough for Grad-CAM.
+
+    Names for Grad-CAM: ``entry_add_<i>`` (shallow), ``middle_add_<i>`` (middle), ``exit_act`` (deep)."""
+
+    def c(n):
+        return max(4, round(n * width))
+
+    inputs = keras.Input(input_shape)
+    x = layers.Conv2D(c(32), 3, strides=stem_stride, padding="same", use_bias=False, name="entry_conv1")(inputs)
+    x = layers.BatchNormalization(name="entry_bn1")(x)
+    x = layers.Activation("relu", name="entry_act1")(x)
+    x = layers.Conv2D(c(64), 3, padding="same", use_bias=False, name="entry_conv2")(x)
+    x = layers.BatchNormalization(name="entry_bn2")(x)
+    x = layers.Activation("relu", name="entry_act2")(x)
+    for i, ch in enumerate((c(128), c(256)), start=1):
+        shortcut = layers.Conv2D(ch, 1, strides=2, padding="same", use_bias=False, name=f"entry_short{i}")(x)
+        shortcut = layers.BatchNormalization(name=f"entry_short_bn{i}")(shortcut)
+        if i > 1:
+            x = layers.Activation("relu", name=f"entry_pre_act{i}")(x)
+        x = layers.SeparableConv2D(ch, 3, padding="same", use_bias=False, name=f"entry_sep{i}a")(x)
+        x = layers.BatchNormalization(name=f"entry_sep_bn{i}a")(x)
+        x = layers.Activation("relu", name=f"entry_sep_act{i}")(x)
+        x = layers.SeparableConv2D(ch, 3, padding="same", use_bias=False, name=f"entry_sep{i}b")(x)
+        x = layers.BatchNormalization(name=f"entry_sep_bn{i}b")(x)
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"entry_pool{i}")(x)
+        x = layers.Add(name=f"entry_add_{i}")([x, shortcut])
+    mid = c(728)
+    x = layers.Conv2D(mid, 1, use_bias=False, name="middle_proj")(x)
+    for b in range(1, middle_blocks + 1):
+        shortcut = x
+        for r in range(3):
+            x = layers.Activation("relu", name=f"middle{b}_act{r}")(x)
+            x = layers.SeparableConv2D(mid, 3, padding="same", use_bias=False, name=f"middle{b}_sep{r}")(x)
+            x = layers.BatchNormalization(name=f"middle{b}_bn{r}")(x)
+        x = layers.Add(name=f"middle_add_{b}")([x, shortcut])
+    shortcut = layers.Conv2D(c(1024), 1, strides=2, padding="same", use_bias=False, name="exit_short")(x)
+    shortcut = layers.BatchNormalization(name="exit_short_bn")(shortcut)
+    x = layers.Activation("relu", name="exit_pre_act")(x)
+    x = layers.SeparableConv2D(c(1024), 3, padding="same", use_bias=False, name="exit_sep1")(x)
+    x = layers.BatchNormalization(name="exit_bn1")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="exit_pool")(x)
+    x = layers.Add(name="exit_add")([x, shortcut])
+    x = layers.SeparableConv2D(c(1536), 3, padding="same", use_bias=False, name="exit_sep2")(x)
+    x = layers.BatchNormalization(name="exit_bn2")(x)
+    x = layers.Activation("relu", name="exit_act")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    return keras.Model(inputs, _classifier(x, n_outputs), name="mini_xception")
+
+
+@register
+def xception(input_shape: tuple[int, ...], n_outputs: int) -> keras.Model:
+    """keras.applications.Xception(weights=None) as the source uses it (299×299), with our logits/probs head.
+    Its residual adds are named ``add``, ``add_1``, … in the order built (the source's ``add_1`` = shallow,
+    ``add_8`` = middle, ``block14_sepconv2_act`` = deep), so build it first in a fresh process."""
+    base = keras.applications.Xception(weights=None, include_top=False, input_shape=input_shape, pooling="avg")
+    return keras.Model(base.inputs, _classifier(base.output, n_outputs), name="xception")

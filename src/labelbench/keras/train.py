@@ -42,7 +42,7 @@ def configure(seed: int, threads: int) -> None:
 def _optimizer(training: dict):
     if training["optimizer"] == "sgd":
         return keras.optimizers.SGD(training["learning_rate"], momentum=training.get("momentum", 0.0))
-    return keras.optimizers.Adam(training["learning_rate"])
+    return keras.optimizers.Adam(training["learning_rate"], amsgrad=training.get("amsgrad", False))
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -87,6 +87,56 @@ def _load_checkpoint(model, ckpt: Path) -> tuple[int, list[dict]]:
     return state["epoch"], state["history"]
 
 
+class _EarlyStop:
+    """Early stopping on ``val_loss`` with the best weights kept (``best.weights.h5`` in the checkpoint folder);
+    its state is rebuilt from the history on resume, so a resumed run stops where an uninterrupted one would."""
+
+    def __init__(self, patience: int | None, ckpt: Path, history: list[dict]):
+        self.patience, self.best_path = patience, ckpt / "best.weights.h5"
+        self.best, self.wait, self.stopped = math.inf, 0, False
+        for row in history:
+            self._step(row)
+
+    def _step(self, row) -> bool:
+        value = row.get("val_loss", math.inf)
+        if value < self.best:
+            self.best, self.wait = value, 0
+            return True
+        self.wait += 1
+        self.stopped = bool(self.patience) and self.wait >= self.patience
+        return False
+
+    def update(self, model, row) -> None:
+        if self._step(row) and self.patience:
+            self.best_path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(self.best_path, suffix=".weights.h5") as tmp:
+                model.save_weights(tmp)
+
+    def restore_best(self, model) -> None:
+        if self.best_path.is_file():
+            model.load_weights(self.best_path)
+            log.info("restored the weights of the best epoch (val_loss %.4f)", self.best)
+
+
+def augmenter(spec: dict | None, seed: int):
+    """Keras preprocessing layers (rotation, shifts, flips: the complementary source's ImageDataGenerator
+    settings) applied inside the tf.data pipeline, or None."""
+    if not spec:
+        return None
+    from keras import layers
+
+    steps = []
+    mode = "horizontal_and_vertical" if spec.get("vflip") and spec.get("hflip", True) else (
+        "vertical" if spec.get("vflip") else "horizontal" if spec.get("hflip", True) else None)
+    if mode:
+        steps.append(layers.RandomFlip(mode, seed=seed))
+    if spec.get("rotation"):
+        steps.append(layers.RandomRotation(spec["rotation"] / 360.0, fill_mode="reflect", seed=seed + 1))
+    if spec.get("shift"):
+        steps.append(layers.RandomTranslation(spec["shift"], spec["shift"], fill_mode="reflect", seed=seed + 2))
+    return keras.Sequential(steps, name="augment") if steps else None
+
+
 def train_run(
     dataset_dir: str,
     outputs: RunOutputs,
@@ -112,29 +162,43 @@ def train_run(
 
     ds = load_dataset(dataset_dir)
     train, test = ds.split("train"), ds.split("test")
+    val = None
+    if training.get("validation_fraction", 0) > 0:  # model selection on a part of train, never on test
+        order = np.random.default_rng(seed).permutation(len(train.images))
+        n_val = max(1, int(round(len(order) * training["validation_fraction"])))
+        val, train = train.take(np.sort(order[:n_val])), train.take(np.sort(order[n_val:]))
     y_train = T.training_targets(experiment, train, variant_spec)
-    y_test = T.training_targets(experiment, test, variant_spec)
     spec = {k: v for k, v in model_spec.items() if k != "name"}
     names = T.output_names(experiment, ds)
     w_train = T.sample_weights(experiment, train, variant_spec)
-    w_test = T.sample_weights(experiment, test, variant_spec)
+    monitor = val if val is not None else test
+    y_monitor = T.training_targets(experiment, monitor, variant_spec)
+    w_monitor = T.sample_weights(experiment, monitor, variant_spec)
     model = build_model(model_spec["name"], ds.images.shape[1:], len(names), **spec)
-    loss = get_loss(variant_spec["loss"], **variant_spec.get("loss_args", {}))
+    loss_args = dict(variant_spec.get("loss_args", {}))
+    if variant_spec["loss"] == "fwd" and "transition" not in loss_args and "complementary" in ds.meta:
+        loss_args["transition"] = ds.meta["complementary"]["transition"]  # the matrix the labels were drawn with
+    loss = get_loss(variant_spec["loss"], **loss_args)
     model.compile(optimizer=_optimizer(training), loss=loss, metrics=TRAINING_METRICS.get(experiment, []))
 
     ckpt = Path(outputs.checkpoint_dir)
     start, history = _load_checkpoint(model, ckpt)
     last_good = model.get_weights()
+    patience = training.get("patience")
+    stop = _EarlyStop(patience, ckpt, history)
     callbacks = []
     if outputs.tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(outputs.tensorboard_dir, write_graph=False))
     guard = NaNGuard()
     diverged_at = None
-    val = make_dataset(test.images, y_test, training["batch_size"], weights=w_test)
+    val_data = make_dataset(monitor.images, y_monitor, training["batch_size"], weights=w_monitor)
     for epoch in range(start, training["epochs"]):
+        if stop.stopped:
+            break
         data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=seed * 100_003 + epoch,
-                            weights=w_train)
-        fit = model.fit(data, validation_data=val, initial_epoch=epoch, epochs=epoch + 1,
+                            weights=w_train, augment=augmenter(training.get("augment"), seed * 100_003 + epoch),
+                            augment_seed=seed * 100_003 + epoch)
+        fit = model.fit(data, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
                         callbacks=[guard, *callbacks], verbose=2)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
         if guard.where is not None or not all(math.isfinite(v) for v in row.values()):
@@ -143,6 +207,7 @@ def train_run(
             break
         history.append({**row, "diverged": False})
         last_good = model.get_weights()
+        stop.update(model, row)
         _save_checkpoint(model, ckpt, epoch + 1, history)
 
     run = f"{experiment}/{variant}/seed {seed}"
@@ -152,6 +217,8 @@ def train_run(
             raise TrainingDiverged(message + " (set on_nan: record for this variant if divergence is the finding)")
         log.warning("%s; recording the divergence and keeping the last finite weights", message)
         model.set_weights(last_good)
+    elif patience:
+        stop.restore_best(model)
 
     hist = pd.DataFrame(history)
     hist = hist[["epoch", *sorted(c for c in hist if c not in ("epoch", "diverged")), "diverged"]]
@@ -161,7 +228,8 @@ def train_run(
     write_table(hist, outputs.history)
 
     frames = []
-    for split_name, part in (("train", train), ("test", test)):
+    parts = [("train", train), ("test", test)] + ([("val", val)] if val is not None else [])
+    for split_name, part in parts:
         probs = model.predict(make_dataset(part.images, None, training["batch_size"]), verbose=0)
         frame = pd.DataFrame({"split": split_name, "sample": np.arange(len(part.images)),
                               **T.true_label_columns(part)})

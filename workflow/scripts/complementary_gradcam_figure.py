@@ -1,0 +1,18 @@
+from labelbench.scripting import prepare_tensorflow_env, redirect_logs
+
+redirect_logs(snakemake.log[0])
+prepare_tensorflow_env(snakemake.params.model_spec)
+
+from labelbench.keras.gradcam import grid_figure  # noqa: E402
+
+grid_figure(
+    ordinary=snakemake.input.ordinary,
+    other=snakemake.input.other,
+    dataset_dir=snakemake.input.dataset.rsplit("/", 1)[0],
+    layer=snakemake.params.layer,
+    depth=snakemake.wildcards.depth,
+    which=snakemake.wildcards.which,
+    n_per_class=snakemake.params.per_class,
+    out=snakemake.output.figure,
+    dpi=snakemake.params.dpi,
+)

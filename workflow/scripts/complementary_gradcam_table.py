@@ -1,0 +1,16 @@
+from labelbench.scripting import prepare_tensorflow_env, redirect_logs
+
+redirect_logs(snakemake.log[0])
+prepare_tensorflow_env(snakemake.params.model_spec)
+
+from labelbench.io import write_table  # noqa: E402
+from labelbench.keras.gradcam import study_table, summarise_study  # noqa: E402
+
+models = {}
+for path in snakemake.input.models:
+    variant, seed = path.split("/")[-3:-1]
+    models.setdefault(variant, {})[int(seed)] = path
+table = study_table(models, "ordinary", snakemake.input.dataset.rsplit("/", 1)[0], snakemake.params.layers,
+                    snakemake.params.per_class)
+write_table(table, snakemake.output.images)
+write_table(summarise_study(table), snakemake.output.table)
