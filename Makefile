@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default --configfile $(CONFIG) --cores all --resources gpu=1
 	@echo
+	@echo "Report: $(CURDIR)/results/report/index.html (claims table: results/report/claims.csv)."
 	@echo "Results are in $(CURDIR)/results/ (per experiment: results/<experiment>/summary.csv and figures/)."
 
 lint: $(STAMP)

@@ -20,6 +20,7 @@ include: "rules/data.smk"
 include: "rules/keras.smk"
 include: "rules/torch.smk"
 include: "rules/complementary.smk"
+include: "rules/report.smk"
 include: "rules/evaluate.smk"
 
 

@@ -182,6 +182,15 @@ def experiment_tables(experiment):
     return []
 
 
+def report_figures():
+    figs = [f for name in DATASETS for f in dataset_figures(name)]
+    return figs + [f for exp in EXPERIMENTS for f in experiment_figures(exp)]
+
+
+def report_tables():
+    return [t for exp in EXPERIMENTS for t in experiment_tables(exp)]
+
+
 def all_targets():
     targets = []
     for name in DATASETS:
@@ -191,6 +200,7 @@ def all_targets():
         targets.append(f"{RESULTS}/{exp}/summary.csv")
         targets += experiment_figures(exp)
         targets += experiment_tables(exp)
+    targets += [f"{RESULTS}/report/index.html", f"{RESULTS}/report/claims.csv"]
     return targets
 
 

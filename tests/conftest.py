@@ -9,6 +9,8 @@ import pytest
 # torch before anything imports TensorFlow: the other order makes torch's optimizer step crash (DEVELOPERS.md)
 try:
     import torch  # noqa: F401
+    import torchvision.models  # noqa: F401  (pulls in torch._dynamo and triton, which crash once TF is loaded)
+    import torchvision.ops  # noqa: F401
 except ImportError:  # pragma: no cover - a checkout without the ML stack can still run the data tests
     pass
 

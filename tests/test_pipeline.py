@@ -8,7 +8,10 @@ SUMMARY_COLUMNS = ["experiment", "variant", "split", "metric", "mean", "std", "c
 
 
 def test_smoke_pipeline_writes_every_table_and_figure(smoke_run):
-    for exp, variants in (("mosaic", {"bce", "cce", "cce_keras3"}), ("masked", {"mask_odd", "no_mask"})):
+    expected = (("mosaic", {"bce", "cce", "cce_keras3"}), ("masked", {"mask_odd", "no_mask"}),
+                ("landmark", {"masked", "rank1_bug_weighted"}), ("tagging", {"bce", "asl"}),
+                ("complementary", {"ordinary", "pc_sigmoid"}))
+    for exp, variants in expected:
         summary = pd.read_csv(smoke_run / f"results/{exp}/summary.csv")
         assert list(summary.columns) == SUMMARY_COLUMNS
         assert set(summary["variant"]) == variants
@@ -20,6 +23,31 @@ def test_smoke_pipeline_writes_every_table_and_figure(smoke_run):
     assert masked.loc[("mask_odd", "train", "acc_even"), "mean"] < 0.05
     assert masked.loc[("mask_odd", "train", "acc_odd"), "mean"] > 0.6
     assert masked.loc[("no_mask", "train", "acc_even"), "mean"] > 0.6
+
+
+def test_report_is_self_contained_with_claims_and_every_experiment(smoke_run):
+    html = (smoke_run / "results/report/index.html").read_text()
+    for exp in ("mosaic", "masked", "landmark", "tagging", "complementary"):
+        assert f'id="{exp}"' in html
+    assert 'id="claims-table"' in html and "data:image/png;base64," in html
+    assert "http://" not in html and "https://" not in html  # nothing fetched when opened
+    claims = pd.read_csv(smoke_run / "results/report/claims.csv")
+    assert list(claims.columns) == ["claim", "experiment", "variant", "metric", "split", "source", "source_value",
+                                    "ours_mean", "ci_low", "ci_high", "n_seeds", "verdict"]
+    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "opposite"}
+    tagging = pd.read_csv(smoke_run / "results/tagging/summary.csv")
+    assert {"samples_f1", "macro_f1_tuned", "hamming_loss", "skipped_images"} <= set(tagging["metric"])
+    cam = pd.read_csv(smoke_run / "results/complementary/gradcam_metrics.csv")
+    assert {"agreement", "localisation"} <= set(cam["kind"])
+
+
+def test_one_gradcam_figure_after_a_full_run_schedules_exactly_one_job(smoke_run):
+    target = "results/complementary/figures/gradcam_deep_correct.png"
+    proc = run_snakemake(smoke_run, *SMOKE, "-n", "--forcerun", "complementary_gradcam_figure", target)
+    out = proc.stdout + proc.stderr
+    assert "complementary_gradcam_figure" in out and "train_keras" not in out
+    jobs = [line for line in out.splitlines() if line.strip().startswith("complementary_gradcam_figure")]
+    assert len(jobs) == 1, out[-2000:]
 
 
 def test_second_call_has_nothing_to_do(smoke_run):

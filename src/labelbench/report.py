@@ -1,0 +1,168 @@
+"""The final HTML report and the claims table (pandas + Jinja2; no deep-learning framework).
+
+The report is one self-contained file: figures are embedded as base64 PNG data URIs and the styles are inline,
+so it opens offline and makes no external request.
+
+Verdict rule for each claim (a figure a source reports, set beside ours):
+
+* ``reproduced`` — the source's value lies inside our 95 % interval over seeds widened by a tolerance of
+  ``TOLERANCE`` (absolute, on the 0–1 scale);
+* ``opposite`` — the claim belongs to a pair on the same metric and split (e.g. bce vs cce exact match) and
+  our means order the pair the other way round from the source's values;
+* ``not reproduced`` — anything else (including no runs of that variant).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+TOLERANCE = 0.05
+CLAIM_COLUMNS = ["claim", "experiment", "variant", "metric", "split", "source", "source_value", "ours_mean",
+                 "ci_low", "ci_high", "n_seeds", "verdict"]
+PACKAGES = ["labelbench", "snakemake", "tensorflow", "keras", "torch", "torchvision", "numpy", "pandas",
+            "scikit-learn", "seaborn", "grad-cam", "torchmetrics"]
+
+
+def claims_table(config: dict, summaries: dict[str, pd.DataFrame], tolerance: float = TOLERANCE) -> pd.DataFrame:
+    rows = []
+    for exp, spec in config["experiments"].items():
+        summary = summaries.get(exp)
+        for ref in spec.get("reference", []):
+            split = ref.get("split", "test")
+            row = {"claim": ref.get("claim", ""), "experiment": exp, "variant": ref["variant"], "metric": ref["metric"],
+                   "split": split, "source": ref["source"], "source_value": ref["value"], "ours_mean": float("nan"),
+                   "ci_low": float("nan"), "ci_high": float("nan"), "n_seeds": 0}
+            if summary is not None:
+                hit = summary[(summary["variant"] == ref["variant"]) & (summary["metric"] == ref["metric"])
+                              & (summary["split"] == split)]
+                if len(hit):
+                    r = hit.iloc[0]
+                    row.update(ours_mean=float(r["mean"]), ci_low=float(r["ci_low"]), ci_high=float(r["ci_high"]),
+                               n_seeds=int(r["n_seeds"]))
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=[c for c in CLAIM_COLUMNS if c != "verdict"])
+    table["verdict"] = [_verdict(table, i, tolerance) for i in range(len(table))]
+    return table[CLAIM_COLUMNS]
+
+
+def _verdict(table: pd.DataFrame, i: int, tolerance: float) -> str:
+    r = table.iloc[i]
+    if r["n_seeds"] == 0 or pd.isna(r["ours_mean"]):
+        return "not reproduced"
+    if r["ci_low"] - tolerance <= r["source_value"] <= r["ci_high"] + tolerance:
+        return "reproduced"
+    peers = table[(table["experiment"] == r["experiment"]) & (table["metric"] == r["metric"])
+                  & (table["split"] == r["split"]) & (table["variant"] != r["variant"]) & (table["n_seeds"] > 0)]
+    for _, p in peers.iterrows():
+        source_order = r["source_value"] - p["source_value"]
+        ours_order = r["ours_mean"] - p["ours_mean"]
+        if source_order * ours_order < 0:
+            return "opposite"
+    return "not reproduced"
+
+
+def embed_png(path: str | Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def run_facts(config: dict, config_files: list[str], workdir: str | Path, datasets: dict[str, str],
+              benchmarks: list[str]) -> dict:
+    """What was run: config and its hash, dataset checksums, hardware, package versions, git commit, job times."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=workdir, capture_output=True, text=True,
+                                timeout=10).stdout.strip() or "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=workdir, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        commit += " (with uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    gpu = "none"
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=10)
+        gpu = out.stdout.strip() or "none"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    data = []
+    for name, sidecar in datasets.items():
+        meta = json.loads(Path(sidecar).read_text())
+        digest = hashlib.sha256(json.dumps(meta.get("files", meta.get("tag_counts", {})), sort_keys=True).encode())
+        data.append({"name": name, "source": meta.get("source"), "n": meta.get("n"),
+                     "checksum": digest.hexdigest()[:16], "inputs": ", ".join(meta.get("inputs", {})) or "—"})
+    jobs = []
+    for path in benchmarks:
+        frame = pd.read_csv(path, sep="\t")
+        parts = Path(path).with_suffix("").parts
+        jobs.append({"job": "/".join(parts[parts.index("benchmarks") + 1:]), "seconds": float(frame["s"].iloc[0]),
+                     "max_rss_mb": float(frame["max_rss"].iloc[0]) if "max_rss" in frame else float("nan")})
+    jobs_table = pd.DataFrame(jobs, columns=["job", "seconds", "max_rss_mb"]).sort_values("job")
+    return {
+        "config_files": config_files or ["config.yaml"],
+        "config_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
+        "config_name": config.get("name", ""),
+        "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores, GPU: {gpu}",
+        "python": platform.python_version(),
+        "versions": versions,
+        "commit": commit,
+        "datasets": data,
+        "jobs": jobs_table.to_dict("records"),
+        "total_job_seconds": float(jobs_table["seconds"].sum()) if len(jobs_table) else 0.0,
+    }
+
+
+def build_report(config: dict, facts: dict, summaries: dict[str, str], figures: list[str], tables: list[str],
+                 out_html: str, out_claims: str, notebooks: dict[str, str] | None = None) -> None:
+    from labelbench.io import atomic_path, write_table
+
+    frames = {exp: pd.read_csv(path) for exp, path in summaries.items()}
+    claims = claims_table(config, frames)
+    write_table(claims, out_claims)
+    sections = []
+    for exp, spec in config["experiments"].items():
+        summary = frames.get(exp)
+        test = summary[summary["split"] == "test"] if summary is not None else pd.DataFrame()
+        wide = (test.pivot_table(index="variant", columns="metric", values="mean", sort=False)
+                if len(test) else pd.DataFrame())
+        exp_figs = [{"name": Path(f).stem, "src": embed_png(f)} for f in figures if f"/{exp}/figures/" in f]
+        exp_tables = []
+        for t in tables:
+            if f"/{exp}/" in t:
+                frame = pd.read_csv(t)
+                exp_tables.append({"name": Path(t).name, "html": frame.head(60).to_html(
+                    index=False, float_format=lambda v: f"{v:.3f}", classes="table", border=0)})
+        sections.append({
+            "name": exp,
+            "dataset": spec["dataset"],
+            "variants": {v: s.get("description", "") for v, s in spec["variants"].items()},
+            "summary_html": wide.to_html(float_format=lambda v: f"{v:.3f}", classes="table", border=0)
+            if len(wide) else "<p>No results.</p>",
+            "figures": exp_figs,
+            "tables": exp_tables,
+            "notebook": (notebooks or {}).get(exp),
+        })
+    env = Environment(loader=PackageLoader("labelbench", "templates"), autoescape=select_autoescape(["html"]))
+    html = env.get_template("report.html.j2").render(
+        facts=facts, claims=claims.to_dict("records"), sections=sections, tolerance=TOLERANCE,
+        data_figures=[{"name": "/".join(Path(f).parts[-3::2]), "src": embed_png(f)} for f in figures
+                      if "/data/" in f],
+    )
+    Path(out_html).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_html) as tmp:
+        Path(tmp).write_text(html)
