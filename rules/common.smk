@@ -179,6 +179,8 @@ def experiment_tables(experiment):
             f"{RESULTS}/{experiment}/{t}.csv"
             for t in ("per_tag", "gradcam_localisation")
         ]
+    if experiment == "complementary":
+        return [f"{RESULTS}/{experiment}/gradcam_metrics.csv"]
     return []
 
 

@@ -43,7 +43,7 @@ def test_report_is_self_contained_with_claims_and_every_experiment(smoke_run):
 
 def test_one_gradcam_figure_after_a_full_run_schedules_exactly_one_job(smoke_run):
     target = "results/complementary/figures/gradcam_deep_correct.png"
-    proc = run_snakemake(smoke_run, *SMOKE, "-n", "--forcerun", "complementary_gradcam_figure", target)
+    proc = run_snakemake(smoke_run, target, *SMOKE, "-n", "--forcerun", "complementary_gradcam_figure")
     out = proc.stdout + proc.stderr
     assert "complementary_gradcam_figure" in out and "train_keras" not in out
     jobs = [line for line in out.splitlines() if line.strip().startswith("complementary_gradcam_figure")]
@@ -57,7 +57,7 @@ def test_second_call_has_nothing_to_do(smoke_run):
 
 def test_one_figure_is_rebuilt_alone_and_never_retrains(smoke_run):
     target = "results/mosaic/figures/metrics.png"
-    proc = run_snakemake(smoke_run, *SMOKE, "-n", "--forcerun", "experiment_figure", target)
+    proc = run_snakemake(smoke_run, target, *SMOKE, "-n", "--forcerun", "experiment_figure")
     out = proc.stdout + proc.stderr
     assert "experiment_figure" in out and "train_keras" not in out
     # a changed plotting script schedules no training either
