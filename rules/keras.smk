@@ -18,8 +18,9 @@ rule train_keras:
     resources:
         gpu=1,
     params:
+        framework="keras",
         run=train_params,
         checkpoint_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/checkpoint",
         tensorboard_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/tensorboard",
     script:
-        "../workflow/scripts/train_keras.py"
+        "../workflow/scripts/train.py"

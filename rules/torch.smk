@@ -18,11 +18,12 @@ rule train_torch:
     resources:
         gpu=1,
     params:
+        framework="torch",
         run=train_params,
         checkpoint_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/checkpoint",
         tensorboard_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/tensorboard",
     script:
-        "../workflow/scripts/train_torch.py"
+        "../workflow/scripts/train.py"
 
 
 rule per_tag:

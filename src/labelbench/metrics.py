@@ -229,14 +229,16 @@ def summarise(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
 
 def per_tag_summary(prediction_files: list[str], threshold: float = 0.5, split: str = "test") -> pd.DataFrame:
     """:func:`per_tag_table` of every run's ``split``, averaged over seeds per variant and tag."""
+    from labelbench.runs import run_parts
+
     frames = []
     for path in prediction_files:
-        variant, seed = str(path).replace("\\", "/").split("/")[-3:-1]
+        variant, seed = run_parts(path)
         part = pd.read_parquet(path).query("split == @split")
         cols = prob_columns(part)
         tags = [c[2:] for c in cols]
         table = per_tag_table(part[[f"tag_{t}" for t in tags]].to_numpy(), part[cols].to_numpy(), tags, threshold)
-        frames.append(table.assign(variant=variant, seed=int(seed)))
+        frames.append(table.assign(variant=variant, seed=seed))
     runs = pd.concat(frames, ignore_index=True)
     out = runs.groupby(["variant", "tag"], sort=False).agg(
         support=("support", "mean"), frequency=("frequency", "mean"), ap=("ap", "mean"), f1=("f1", "mean"),

@@ -5,11 +5,12 @@ prepare_tensorflow_env(snakemake.params.model_spec)
 
 from labelbench.io import write_table  # noqa: E402
 from labelbench.keras.gradcam import study_table, summarise_study  # noqa: E402
+from labelbench.runs import run_parts  # noqa: E402
 
 models = {}
 for path in snakemake.input.models:
-    variant, seed = path.split("/")[-3:-1]
-    models.setdefault(variant, {})[int(seed)] = path
+    variant, seed = run_parts(path)
+    models.setdefault(variant, {})[seed] = path
 table = study_table(models, "ordinary", snakemake.input.dataset.rsplit("/", 1)[0], snakemake.params.layers,
                     snakemake.params.per_class)
 write_table(table, snakemake.output.images)

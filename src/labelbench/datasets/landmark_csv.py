@@ -63,7 +63,7 @@ def landmark_csv(
         raise DataError(f"{table} is empty; expected a header image,presence,x1,y1,...")
     n_kp, has_split = _header(table, rows[0])
     width = len(rows[0])
-    images, presence, coords, splits = [], [], [], []
+    images, presence, coords, splits, files = [], [], [], [], []
     for line, row in enumerate(rows[1:], start=2):
         where = f"{table}, line {line}"
         if not any(cell.strip() for cell in row):
@@ -85,6 +85,7 @@ def landmark_csv(
                     raise DataError(f"{where}: {name} = {cell!r} is outside [0, 1] (coordinates are fractions)")
                 xy[j] = value
         images.append(_load_rgb(image, size, where))
+        files.append(row[0].strip())
         presence.append(p)
         coords.append(xy * size)
         if has_split:
@@ -105,5 +106,5 @@ def landmark_csv(
     for k in range(n_kp):
         samples[f"kp{k}_x"] = coords[:, 2 * k]
         samples[f"kp{k}_y"] = coords[:, 2 * k + 1]
-    samples["file"] = [r[0].strip() for r in rows[1:] if any(c.strip() for c in r)]
+    samples["file"] = files
     return Dataset(np.stack(images), samples, classes=["object"], task="landmark")

@@ -10,6 +10,7 @@ from sklearn.metrics import confusion_matrix
 from labelbench.datasets.store import load_dataset
 from labelbench.figures.common import plt, save
 from labelbench.metrics import prob_columns
+from labelbench.runs import run_parts
 
 CURVE_METRICS = {
     "mosaic": ["loss", "exact_match", "val_exact_match"],
@@ -56,7 +57,7 @@ def metric_bars(summary: str, experiment: str):
 
 
 def _first_seed(predictions: list[str], variant: str | None = None) -> tuple[pd.DataFrame, str]:
-    path = next((p for p in predictions if variant and f"/{variant}/" in p), predictions[0])
+    path = next((p for p in predictions if run_parts(p)[0] == variant), predictions[0])
     return pd.read_parquet(path), path
 
 
@@ -75,7 +76,8 @@ def mosaic_examples(predictions: list[str], dataset_dir: str, n: int = 12, thres
         ax.set_title(f"true: {', '.join(sorted(true))}\npred: {', '.join(sorted(pred)) or '—'}",
                      fontsize=7, color="green" if true == pred else "red")
         ax.axis("off")
-    fig.suptitle(f"test mosaics, {path.split('/')[-3]} (seed {path.split('/')[-2]})")
+    variant, seed = run_parts(path)
+    fig.suptitle(f"test mosaics, {variant} (seed {seed})")
     fig.tight_layout()
     return fig
 
@@ -84,7 +86,7 @@ def _variant_runs(predictions: list[str]) -> dict[str, str]:
     """First seed's predictions of every variant."""
     runs: dict[str, str] = {}
     for p in predictions:
-        runs.setdefault(p.split("/")[-3], p)
+        runs.setdefault(run_parts(p)[0], p)
     return runs
 
 
@@ -118,17 +120,11 @@ def class_counts(predictions: list[str], split: str = "train"):
     return grid.figure
 
 
-def _run_parts(path: str) -> tuple[str, str]:
-    """(variant, seed) of a run's file ``…/{experiment}/{variant}/{seed}/<file>``."""
-    parts = path.replace("\\", "/").split("/")
-    return parts[-3], parts[-2]
-
-
 def landmark_examples(predictions: list[str], dataset_dir: str, variant: str = "masked", n: int = 12):
     """Test images with true (green circles) and predicted (red crosses) keypoints; the title gives the true
     presence and the predicted probability."""
-    path = next((p for p in predictions if _run_parts(p)[0] == variant), predictions[0])
-    preds = pd.read_parquet(path).query("split == 'test'").reset_index(drop=True)
+    preds, path = _first_seed(predictions, variant)
+    preds = preds.query("split == 'test'").reset_index(drop=True)
     ds = load_dataset(dataset_dir, mmap=True)
     test = ds.samples.index[ds.samples["split"] == "test"].to_numpy()
     size = int(preds["image_size"].iloc[0])
@@ -146,7 +142,7 @@ def landmark_examples(predictions: list[str], dataset_dir: str, variant: str = "
             ax.scatter(pred[:, 0], pred[:, 1], s=30, marker="x", color="red", linewidths=1.5)
         ax.set_title(f"present {int(row['true_presence'])}, p={row['p_presence']:.2f}", fontsize=8)
         ax.axis("off")
-    v, seed = _run_parts(path)
+    v, seed = run_parts(path)
     fig.suptitle(f"test images, {v} (seed {seed}): true keypoints o, predicted x")
     fig.tight_layout()
     return fig
@@ -158,7 +154,7 @@ def keypoint_error_distribution(predictions: list[str]):
 
     rows = []
     for path in predictions:
-        variant, seed = _run_parts(path)
+        variant, seed = run_parts(path)
         part = pd.read_parquet(path).query("split == 'test' and true_presence > 0.5")
         kp = [c[2:] for c in prob_columns(part) if c != "p_presence"]
         true, pred = part[[f"true_{c}" for c in kp]].to_numpy(float), part[[f"p_{c}" for c in kp]].to_numpy(float)
@@ -202,7 +198,7 @@ def tagging_examples(predictions: list[str], dataset_dir: str, n: int = 12, thre
         ax.set_title(f"true: {', '.join(sorted(true))}\npred: {', '.join(sorted(pred)) or '—'}", fontsize=7,
                      color="green" if true == pred else "red")
         ax.axis("off")
-    variant, seed = _run_parts(path)
+    variant, seed = run_parts(path)
     fig.suptitle(f"test images, {variant} (seed {seed}): true vs predicted tags at {threshold}")
     fig.tight_layout()
     return fig

@@ -14,6 +14,8 @@ import pandas as pd
 import tensorflow as tf
 from scipy.stats import spearmanr
 
+from labelbench.runs import run_parts
+
 
 def _score_layer(model):
     """The logits: the layer named ``logits`` when there is one, else the output."""
@@ -164,7 +166,7 @@ def grid_figure(ordinary: str, other: str, dataset_dir: str, layer: str, depth: 
         ax.axis("off")
     if not len(chosen):
         axes[0, 1].text(0.5, 0.5, f"no {which} test images", ha="center", va="center")
-    other_name = other.replace("\\", "/").split("/")[-3]
+    other_name = run_parts(other)[0]
     fig.suptitle(f"Grad-CAM at {depth} ({layer}): ordinary vs {other_name}, {which}", fontsize=9)
     fig.tight_layout()
     save(fig, out, dpi)

@@ -9,6 +9,7 @@ with transparency are composited on white first).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ def check_images(root: Path, names: list[str], on_bad_image: str = "skip") -> tu
 
 
 class NusWideDataset(Dataset):
-    """(image tensor, 0/1 target vector) pairs of one split; ``indices`` restricts it to some samples."""
+    """(image tensor, 0/1 target vector) pairs of one split; :meth:`subset` restricts it to some samples."""
 
     def __init__(
         self,
@@ -109,18 +110,21 @@ class NusWideDataset(Dataset):
         transform=None,
         on_bad_image: str = "skip",
         labels: list[str] | None = None,
-        indices: np.ndarray | None = None,
     ):
         self.root = Path(root)
         if split not in SPLIT_FILES:
             raise DataError(f"split must be one of {list(SPLIT_FILES)}, got {split!r}")
         self.annotations = read_annotations(self.root / SPLIT_FILES[split], labels)
         self.classes = self.annotations.labels
-        good, self.skipped = check_images(self.root, self.annotations.names, on_bad_image)
-        if indices is not None:
-            good = np.intersect1d(good, indices)
-        self.indices = good
+        self.indices, self.skipped = check_images(self.root, self.annotations.names, on_bad_image)
         self.transform = transform
+
+    def subset(self, indices: np.ndarray, transform=None) -> NusWideDataset:
+        """The readable samples among ``indices``, with ``transform``, without checking the images again."""
+        part = copy.copy(self)
+        part.indices = np.intersect1d(self.indices, indices)
+        part.transform = transform
+        return part
 
     def __len__(self) -> int:
         return len(self.indices)

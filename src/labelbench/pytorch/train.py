@@ -66,10 +66,10 @@ def predict(model, loader, device, channels_last: bool = False) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:
+def _f1(y: np.ndarray, p: np.ndarray, average: str) -> float:
     from labelbench.metrics import multilabel_f1
 
-    return multilabel_f1(y, p, "macro")
+    return multilabel_f1(y, p, average) if len(y) else float("nan")
 
 
 def _save(path: Path, state: dict) -> None:
@@ -97,8 +97,7 @@ def train_run(
     on_bad = training.get("on_bad_image", "skip")
     full = NusWideDataset(root, "train", on_bad_image=on_bad)
     tr_idx, val_idx = validation_split(len(full.annotations.names), training.get("validation_fraction", 0.1), seed)
-    train_ds = NusWideDataset(root, "train", train_tf, on_bad, indices=tr_idx)
-    val_ds = NusWideDataset(root, "train", eval_tf, on_bad, indices=val_idx)
+    train_ds, val_ds = full.subset(tr_idx, train_tf), full.subset(val_idx, eval_tf)  # images checked once
     test_ds = NusWideDataset(root, "test", eval_tf, on_bad, labels=full.classes)
     skipped = len(full.skipped) + len(test_ds.skipped)
     classes = full.classes
@@ -148,9 +147,9 @@ def train_run(
             optimizer.step()
             losses.append(float(loss.detach()))
         p_val = predict(model, val_loader, device, channels_last)
-        score = _macro_f1(y_val, p_val) if len(y_val) else float("nan")
+        score = _f1(y_val, p_val, "macro")
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_macro_f1": score,
-               "val_micro_f1": _micro(y_val, p_val)}
+               "val_micro_f1": _f1(y_val, p_val, "micro")}
         history.append(row)
         log.info("epoch %d: loss %.4f, validation macro F1 %.4f", epoch + 1, row["loss"], score)
         if writer:
@@ -191,8 +190,3 @@ def train_run(
     shutil.rmtree(ckpt, ignore_errors=True)
     return {"best_epoch": best["epoch"], "best_val_macro_f1": best["score"]}
 
-
-def _micro(y: np.ndarray, p: np.ndarray) -> float:
-    from labelbench.metrics import multilabel_f1
-
-    return multilabel_f1(y, p, "micro") if len(y) else float("nan")

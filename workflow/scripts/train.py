@@ -1,10 +1,9 @@
+from labelbench.runs import RunOutputs, load_trainer
 from labelbench.scripting import redirect_logs
 
-redirect_logs(snakemake.log[0])
+redirect_logs(snakemake.log[0])  # before the framework's import, so its start-up chatter goes to the log too
 
-from labelbench.pytorch.train import train_run  # noqa: E402
-from labelbench.runs import RunOutputs  # noqa: E402
-
+train_run = load_trainer(snakemake.params.framework, snakemake.params.run["model_spec"])
 train_run(
     dataset_dir=snakemake.input.dataset.rsplit("/", 1)[0],
     outputs=RunOutputs(
