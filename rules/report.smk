@@ -20,7 +20,9 @@ rule report:
         config=config,
         config_files=[str(f) for f in workflow.config_settings.configfiles],
         workdir=workflow.basedir,
-        benchmarks=lambda wc: sorted(str(p) for p in Path(RESULTS, "benchmarks").rglob("*.tsv")),
+        benchmarks=lambda wc: sorted(
+            str(p) for p in Path(RESULTS, "benchmarks").rglob("*.tsv")
+        ),
         experiments=list(EXPERIMENTS),
         dataset_names=list(DATASETS),
     script:
