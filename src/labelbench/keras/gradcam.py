@@ -122,12 +122,16 @@ def summarise_study(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     """Mean and a t-interval over images and seeds per (kind, model, depth, target, metric)."""
     from scipy import stats
 
-    value_cols = [c for c in ("spearman", "iou_top20", "mass_in_mask", "mask_share", "pointing") if c in table]
+    metrics = {"agreement": ["spearman", "iou_top20"], "localisation": ["mass_in_mask", "mask_share", "pointing"]}
+    value_cols = [c for cols in metrics.values() for c in cols if c in table]
     long = table.melt(id_vars=["kind", "model", "depth", "target", "seed"], value_vars=value_cols,
-                      var_name="metric").dropna(subset=["value"])
+                      var_name="metric")
+    long = long[[m in metrics[k] for k, m in zip(long["kind"], long["metric"], strict=True)]]
 
-    def agg(v):
-        v = v.to_numpy(float)
+    def agg(v):  # flat maps give NaN; a group of only flat maps stays in the table with n = 0
+        v = v.dropna().to_numpy(float)
+        if not len(v):
+            return pd.Series({"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0})
         n, mean = len(v), float(v.mean())
         half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
         return pd.Series({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n})
