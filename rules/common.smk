@@ -4,6 +4,8 @@ from pathlib import Path
 from labelbench.config import check_references
 from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
+from labelbench.datasets.store import quarantine_if_corrupt
+from snakemake.logging import logger
 
 check_references(config)
 
@@ -27,6 +29,14 @@ def data_dir(name):
 
 def sidecar(name):
     return f"{data_dir(name)}/dataset.json"
+
+
+# A dataset file changed or damaged since it was written is not trusted: its sidecar is set aside so the
+# dataset is rebuilt (and everything downstream rerun) instead of failing deep inside a training job.
+for _name in DATASETS:
+    _problem = quarantine_if_corrupt(data_dir(_name))
+    if _problem:
+        logger.warning(f"dataset {_name}: {_problem}")
 
 
 def dataset_inputs(wildcards):
@@ -202,6 +212,7 @@ def all_targets():
         targets.append(f"{RESULTS}/{exp}/summary.csv")
         targets += experiment_figures(exp)
         targets += experiment_tables(exp)
+        targets.append(f"{RESULTS}/notebooks/{exp}.html")
     targets += [f"{RESULTS}/report/index.html", f"{RESULTS}/report/claims.csv"]
     return targets
 

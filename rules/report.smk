@@ -7,6 +7,7 @@ rule report:
         figures=report_figures(),
         tables=report_tables(),
         datasets=[sidecar(d) for d in DATASETS],
+        notebooks=[f"{RESULTS}/notebooks/{e}.html" for e in EXPERIMENTS],
     output:
         html=f"{RESULTS}/report/index.html",
         claims=report(
@@ -27,3 +28,26 @@ rule report:
         dataset_names=list(DATASETS),
     script:
         "../workflow/scripts/report.py"
+
+
+rule notebook:
+    input:
+        template=f"{workflow.basedir}/notebooks/{{experiment}}.ipynb",
+        summary=f"{RESULTS}/{{experiment}}/summary.csv",
+        metrics=f"{RESULTS}/{{experiment}}/metrics.parquet",
+        histories=experiment_histories,
+        tables=lambda wc: experiment_tables(wc.experiment),
+    output:
+        ipynb=f"{RESULTS}/notebooks/{{experiment}}.ipynb",
+        html=report(
+            f"{RESULTS}/notebooks/{{experiment}}.html",
+            category="{experiment}",
+            caption="../report/notebook.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/notebooks/{{experiment}}.log",
+    params:
+        config=lambda wc: EXPERIMENTS[wc.experiment],
+        paths=lambda wc: {"results": str(Path(RESULTS).resolve())},
+    script:
+        "../workflow/scripts/execute_notebook.py"

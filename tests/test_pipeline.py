@@ -71,3 +71,30 @@ def test_paper_config_plans_without_any_data(workdir):
     proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/paper.yaml"), "-n", "--quiet", "rules")
     out = proc.stdout + proc.stderr
     assert "download" in out and "train_keras" in out and "build_dataset" in out
+
+
+def test_notebooks_are_executed_and_linked_from_the_report(smoke_run):
+    import nbformat
+
+    html = (smoke_run / "results/report/index.html").read_text()
+    for exp in ("mosaic", "masked", "landmark", "tagging", "complementary"):
+        nb = nbformat.read(smoke_run / f"results/notebooks/{exp}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(c.get("execution_count") for c in code)  # every cell ran
+        assert not [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
+        assert any(c.metadata.get("tags") == ["injected-parameters"] for c in code)  # papermill's parameters
+        assert f'href="../notebooks/{exp}.html"' in html
+
+
+def test_snakemake_report_zip_has_every_experiment(smoke_run):
+    import zipfile
+
+    run_snakemake(smoke_run, *SMOKE, "--report", "results/report/snakemake.zip")
+    with zipfile.ZipFile(smoke_run / "results/report/snakemake.zip") as z:
+        names = z.namelist()
+        page = z.read(next(n for n in names if n.endswith("/report.html"))).decode()
+    assert sum(n.endswith("/summary.csv") for n in names) == 5
+    assert sum(n.endswith("/gradcam_deep_correct.png") for n in names) == 1
+    for exp in ("mosaic", "masked", "landmark", "tagging", "complementary"):
+        assert any(n.endswith(f"/{exp}.html") for n in names), exp  # the executed notebook
+        assert exp in page

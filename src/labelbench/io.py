@@ -18,6 +18,8 @@ from pathlib import Path
 from labelbench.errors import LabelbenchError
 
 _CHUNK = 1 << 20
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -31,6 +33,7 @@ def atomic_path(final: str | os.PathLike, suffix: str | None = None) -> Iterator
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{suffix}", dir=final.parent)
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a finished file gets the usual permissions
         os.close(fd)
     except OSError as exc:
         raise LabelbenchError(f"cannot write {final}: {exc.strerror or exc}") from exc

@@ -155,7 +155,8 @@ def build_report(config: dict, facts: dict, summaries: dict[str, str], figures: 
             if len(wide) else "<p>No results.</p>",
             "figures": exp_figs,
             "tables": exp_tables,
-            "notebook": (notebooks or {}).get(exp),
+            "notebook": os.path.relpath((notebooks or {})[exp], Path(out_html).parent)
+            if exp in (notebooks or {}) else None,
         })
     env = Environment(loader=PackageLoader("labelbench", "templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("report.html.j2").render(

@@ -13,4 +13,5 @@ build_report(
     tables=list(snakemake.input.tables),
     out_html=snakemake.output.html,
     out_claims=snakemake.output.claims,
+    notebooks=dict(zip(p.experiments, snakemake.input.notebooks, strict=True)),
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 from labelbench.datasets import embedded, mosaic, real
 from labelbench.datasets.download import verify_md5
 from labelbench.datasets.landmark_csv import landmark_csv
-from labelbench.datasets.store import SIDECAR, load_dataset, write_dataset
+from labelbench.datasets.store import SIDECAR, folder_checksums, load_dataset, write_dataset
 from labelbench.errors import DataError
 from labelbench.io import file_digest, write_json
 
@@ -67,7 +67,7 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path
         write_json(
             out / SIDECAR,
             {"format": 1, "layout": "nuswide", "source": source, "task": "multilabel", "params": params,
-             "inputs": input_digests, **summary},
+             "inputs": input_digests, **summary, **folder_checksums(out)},
         )
         return out
 

@@ -100,6 +100,7 @@ def write_dataset(out_dir: str | os.PathLike, ds: Dataset, source: str, params: 
             else:
                 np.save(tmp, np.ascontiguousarray(content), allow_pickle=False)
         digests[name] = file_digest(out / name)
+    stats = {name: _stat(out / name) for name in files}
     counts = ds.samples["split"].value_counts().to_dict()
     sidecar = {
         "format": 1,
@@ -113,6 +114,7 @@ def write_dataset(out_dir: str | os.PathLike, ds: Dataset, source: str, params: 
         "params": params,
         "inputs": inputs,
         "files": digests,
+        "stat": stats,
         "meta": ds.meta,
     }
     write_json(out / SIDECAR, sidecar)
@@ -140,6 +142,58 @@ def verify_dataset(dataset_dir: str | os.PathLike) -> dict:
         if actual != expected:
             raise ChecksumError(path, expected, actual, algorithm="sha256")
     return sidecar
+
+
+def _stat(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def folder_checksums(folder: str | os.PathLike) -> dict:
+    """``files`` (sha256) and ``stat`` entries for every file a folder-layout dataset (NUS-WIDE's images and
+    annotation JSON) holds, as :func:`write_dataset` records them for its arrays; the sidecar, the dataset's
+    figures and hidden temporary files are left out."""
+    folder = Path(folder)
+    names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                   if p.is_file() and p.name != SIDECAR and not p.name.startswith(".")
+                   and p.relative_to(folder).parts[0] != "figures")
+    return {"files": {n: file_digest(folder / n) for n in names}, "stat": {n: _stat(folder / n) for n in names}}
+
+
+def quarantine_if_corrupt(dataset_dir: str | os.PathLike) -> str | None:
+    """Check a finished dataset before a run uses it; when a file no longer matches its sidecar, rename the
+    sidecar to ``dataset.json.corrupt`` (the dataset then counts as unbuilt, so Snakemake rebuilds it) and
+    return a message saying which file and why. ``None`` when the dataset is intact or not built yet.
+
+    Cheap on every start: a file whose size and modification time are those recorded at writing is trusted;
+    any other is hashed and compared with the recorded sha256.
+    """
+    dataset_dir = Path(dataset_dir)
+    path = dataset_dir / SIDECAR
+    if not path.is_file():
+        return None
+    try:
+        sidecar = json.loads(path.read_text())
+        files, stats = sidecar.get("files", {}), sidecar.get("stat", {})
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        problem = f"{path} is unreadable ({exc})"
+    else:
+        problem = None
+        for name, expected in files.items():
+            f = dataset_dir / name
+            if not f.is_file():
+                problem = f"{f} is missing"
+                break
+            if stats.get(name) == _stat(f):
+                continue
+            actual = file_digest(f)
+            if actual != expected:
+                problem = f"{f} does not match its sha256 in {path} (expected {expected}, got {actual})"
+                break
+    if problem is None:
+        return None
+    os.replace(path, path.with_name(SIDECAR + ".corrupt"))
+    return f"{problem}: the dataset will be rebuilt ({SIDECAR} renamed to {SIDECAR}.corrupt)"
 
 
 def load_dataset(dataset_dir: str | os.PathLike, verify: bool = True, mmap: bool = False) -> Dataset:
