@@ -8,9 +8,11 @@ file that looks finished, and a failure to write names the file and the reason.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,10 +45,24 @@ def atomic_path(final: str | os.PathLike, suffix: str | None = None) -> Iterator
         os.replace(tmp_path, final)
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)
-        raise LabelbenchError(f"cannot write {final}: {exc.strerror or exc}") from exc
+        raise LabelbenchError(f"cannot write {final}: {_reason(exc, final.parent)}") from exc
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _reason(exc: OSError, folder: Path) -> str:
+    """Why a write failed, in words: short writes without an errno (numpy's) on a full disk say so."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (None, errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return reason
+        if exc.errno is None and free < 1 << 20:
+            reason = f"No space left on device ({reason})"
+        reason += f"; {free / 1e6:.1f} MB free on the file system holding {folder}"
+    return reason
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

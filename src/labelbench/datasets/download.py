@@ -52,6 +52,9 @@ def download(url: str, dest: str | Path, md5: str | None, timeout: float = 60.0,
             return dest
         except ChecksumError as exc:
             log.warning("%s; downloading it again", exc)
+    for stale in dest.parent.glob(f".{dest.stem}.*.part*"):  # left by a transfer that was killed
+        log.info("removing %s, the partial file of an interrupted download", stale)
+        stale.unlink(missing_ok=True)
     last_error: Exception | None = None
     for attempt in range(retries + 1):
         try:
@@ -75,8 +78,9 @@ def _fetch(url: str, dest: Path, md5: str | None, timeout: float) -> None:
         total = int(response.headers.get("Content-Length") or 0)
         received, next_report = 0, 0.0
         with open(tmp, "wb") as out:
-            while chunk := response.read(_CHUNK):
+            while chunk := response.read1(_CHUNK):  # what has arrived, so progress and partial files show
                 out.write(chunk)
+                out.flush()  # what arrived is on disk (under the temporary name) even if the transfer stalls
                 h.update(chunk)
                 received += len(chunk)
                 if total and received / total >= next_report:
