@@ -161,6 +161,17 @@ def train_threads(wildcards):
     return EXPERIMENTS[wildcards.experiment]["training"]["threads"]
 
 
+def landmark_speed_settings(wildcards):
+    spec = EXPERIMENTS["landmark"]
+    size = DATASETS[spec["dataset"]].get("size", 32)
+    batch = spec["training"]["batch_size"]
+    return dict(size=size, batch=batch, steps=40, rounds=5, model_spec=spec["model"])
+
+
+def speed_files():
+    return [f"{RESULTS}/landmark/speed.json"] if "landmark" in EXPERIMENTS else []
+
+
 def experiment_figures(experiment):
     kinds = {
         "mosaic": ["curves", "metrics", "examples"],
@@ -213,6 +224,7 @@ def all_targets():
         targets += experiment_figures(exp)
         targets += experiment_tables(exp)
         targets.append(f"{RESULTS}/notebooks/{exp}.html")
+    targets += speed_files()
     targets += [f"{RESULTS}/report/index.html", f"{RESULTS}/report/claims.csv"]
     return targets
 

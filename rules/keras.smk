@@ -24,3 +24,18 @@ rule train_keras:
         tensorboard_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/tensorboard",
     script:
         "../workflow/scripts/train.py"
+
+
+# The landmark source's speed claim, measured on this machine for the report (labelbench.keras.speed).
+rule landmark_speed:
+    output:
+        f"{RESULTS}/landmark/speed.json",
+    log:
+        f"{RESULTS}/logs/landmark_speed.log",
+    threads: lambda wc: EXPERIMENTS["landmark"]["training"]["threads"]
+    resources:
+        gpu=1,
+    params:
+        settings=landmark_speed_settings,
+    script:
+        "../workflow/scripts/landmark_speed.py"

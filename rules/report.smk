@@ -8,6 +8,7 @@ rule report:
         tables=report_tables(),
         datasets=[sidecar(d) for d in DATASETS],
         notebooks=[f"{RESULTS}/notebooks/{e}.html" for e in EXPERIMENTS],
+        speed=speed_files(),
     output:
         html=f"{RESULTS}/report/index.html",
         claims=report(

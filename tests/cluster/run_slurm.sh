@@ -48,6 +48,9 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     # jobs left in the scheduler die with slurmd; their processes are children of slurmstepd
     pkill -9 -f "slurmstepd.*$WORK" 2>/dev/null || true
+    if [[ ${LINKED_CONF:-0} -eq 1 && "$(readlink /etc/slurm/slurm.conf)" == "$WORK/etc/slurm.conf" ]]; then
+        rm -f /etc/slurm/slurm.conf
+    fi
     if [[ $KEEP -eq 0 && $rc -eq 0 ]]; then rm -rf "$WORK/etc" "$WORK/state" "$WORK/dev"; fi
     say "daemons stopped (exit $rc; files in $WORK)"
     exit $rc
@@ -119,6 +122,15 @@ NodeName=$NODE Name=gpu File=$WORK/dev/gpu0
 NodeName=$NODE Name=gpu File=$WORK/dev/gpu1
 EOF
 export SLURM_CONF="$WORK/etc/slurm.conf"
+# The plugin's job step drops every SLURM_* variable (SLURM_CONF too) before its inner `srun`, which then looks
+# for the default /etc/slurm/slurm.conf: link ours there for the test's lifetime, never over a real one.
+SYSTEM_CONF=/etc/slurm/slurm.conf
+if [[ -e $SYSTEM_CONF && ! -L $SYSTEM_CONF ]]; then
+    fail "$SYSTEM_CONF exists: this machine has a SLURM of its own; run the test on one without"
+fi
+mkdir -p /etc/slurm
+ln -sfn "$SLURM_CONF" "$SYSTEM_CONF"
+LINKED_CONF=1
 slurmctld -D -i -f "$SLURM_CONF" >"$WORK/log/slurmctld.out" 2>&1 &
 PIDS+=($!)
 wait_for 30 slurmctld scontrol ping

@@ -14,4 +14,5 @@ build_report(
     out_html=snakemake.output.html,
     out_claims=snakemake.output.claims,
     notebooks=dict(zip(p.experiments, snakemake.input.notebooks, strict=True)),
+    landmark_speed=snakemake.input.speed[0] if snakemake.input.speed else None,
 )
