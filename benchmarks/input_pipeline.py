@@ -9,7 +9,7 @@
 Each round trains one epoch of ``--steps`` batches per feed (order rotated every round so that drift hits all
 alike); the median round counts. Targets: tfdata >= 0.9 of the ceiling, and ahead of the generator.
 
-Usage: python benchmarks/input_pipeline.py [--size 32] [--width 0.25] [--batch 64] [--steps 60] [--rounds 5]
+Usage: python benchmarks/input_pipeline.py [--size 32] [--width 0.25] [--batch 64] [--steps 90] [--rounds 7]
        python benchmarks/input_pipeline.py --paper     # 64 px mosaics, full width, batch 256 (source 000)
 Prints one line per feed, then one line of JSON.
 """
@@ -45,8 +45,8 @@ def main():
     parser.add_argument("--size", type=int, default=32, help="mosaic side in pixels")
     parser.add_argument("--width", type=float, default=0.25, help="VGG width multiplier")
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=60, help="batches per timed epoch")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=90, help="batches per timed epoch")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: TensorFlow's choice)")
     parser.add_argument("--paper", action="store_true", help="the paper config: 64 px, width 1.0, batch 256")
     args = parser.parse_args()
