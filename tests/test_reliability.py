@@ -260,10 +260,11 @@ def job_intervals(log_text: str) -> pd.DataFrame:
 def test_gpu_jobs_never_overlap_while_other_jobs_run_beside_them(smoke_run):
     log = max((smoke_run / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_size)
     jobs = job_intervals(log.read_text())
-    train = jobs[jobs["rule"].isin(["train_keras", "train_torch"])].sort_values("start")
+    gpu_rules = ["train_keras", "train_torch", "landmark_speed"]  # every rule declaring gpu=1
+    train = jobs[jobs["rule"].isin(gpu_rules)].sort_values("start")
     assert len(train) >= 10
     # with --resources gpu=1 each training job starts only once the previous one has finished
     assert (train["start"].to_numpy()[1:] >= train["end"].to_numpy()[:-1]).all(), train
-    others = jobs[~jobs["rule"].isin(["train_keras", "train_torch", "all"])]
+    others = jobs[~jobs["rule"].isin([*gpu_rules, "all"])]
     beside = [o.rule for o in others.itertuples() for t in train.itertuples() if t.start < o.start < t.end]
     assert beside, "no job ran while a training job held the GPU"

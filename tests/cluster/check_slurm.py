@@ -1,7 +1,7 @@
 """Checks on a SLURM run of the smoke pipeline, from the scheduler's own records (run by run_slurm.sh).
 
-1. every training job was submitted to the GPU partition with a GPU request (``TresPerJob=gres:gpu:1``), and no
-   other job asked for one;
+1. every GPU job (training, and the landmark speed measurement) was submitted to the GPU partition with a GPU
+   request (``TresPerJob=gres:gpu:1``), and no other job asked for one;
 2. two GPU jobs were running at the same moment (the ``gpu`` resource is scoped locally in the profile), and
    never more than the two GPUs the node declares;
 3. every experiment's ``summary.csv`` equals a local run's (``--reference``, or a local run made here).
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-TRAIN_RULES = ("train_keras", "train_torch")
+TRAIN_RULES = ("train_keras", "train_torch", "landmark_speed")  # every rule that declares gpu=1
 EXPERIMENTS = ("mosaic", "masked", "landmark", "tagging", "complementary")
 
 

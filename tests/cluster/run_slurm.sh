@@ -153,6 +153,7 @@ timeout -k 30 1500 "$BIN/snakemake" --snakefile "$ROOT/Snakefile" --directory "$
     --default-resources slurm_partition=cpu slurm_account=labelbench runtime=30 mem_mb=1000 \
     --set-resources train_keras:slurm_partition=gpu train_keras:mem_mb=2000 \
     train_torch:slurm_partition=gpu train_torch:mem_mb=2000 \
+    landmark_speed:slurm_partition=gpu landmark_speed:mem_mb=2000 \
     --slurm-status-command squeue --slurm-init-seconds-before-status-checks 5 \
     --slurm-keep-successful-logs --jobs 8 \
     >"$WORK/log/snakemake.out" 2>&1
