@@ -139,9 +139,11 @@ def _outputs(d):
                         predictions=str(d / "predictions.parquet"), checkpoint_dir=str(d / "ckpt"))
 
 
-def test_a_run_killed_after_an_epoch_resumes_to_the_same_result(mosaic_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("augment", [None, {"hflip": True, "vflip": True, "rotation": 30, "shift": 0.1}])
+def test_a_run_killed_after_an_epoch_resumes_to_the_same_result(mosaic_dir, tmp_path, monkeypatch, augment):
+    run = {**RUN, "training": {**RUN["training"], "augment": augment}}
     whole = tmp_path / "whole"
-    T.train_run(str(mosaic_dir), _outputs(whole), **RUN)
+    T.train_run(str(mosaic_dir), _outputs(whole), **run)
 
     broken = tmp_path / "broken"
     real_save = T._save_checkpoint
@@ -153,16 +155,34 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_same_result(mosaic_dir, tmp_
 
     monkeypatch.setattr(T, "_save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        T.train_run(str(mosaic_dir), _outputs(broken), **RUN)
+        T.train_run(str(mosaic_dir), _outputs(broken), **run)
     assert not (broken / "predictions.parquet").exists() and (broken / "ckpt/state.json").is_file()
     monkeypatch.setattr(T, "_save_checkpoint", real_save)
-    T.train_run(str(mosaic_dir), _outputs(broken), **RUN)
+    tf.random.uniform((3,))  # global random state moved on: the resumed epochs must not depend on it
+    T.train_run(str(mosaic_dir), _outputs(broken), **run)
 
     a, b = pd.read_parquet(whole / "predictions.parquet"), pd.read_parquet(broken / "predictions.parquet")
     pd.testing.assert_frame_equal(a, b)
     ha, hb = pd.read_csv(whole / "history.csv"), pd.read_csv(broken / "history.csv")
     pd.testing.assert_frame_equal(ha, hb)
     assert not (broken / "ckpt").exists()
+
+
+def test_augmentation_draws_depend_only_on_their_seed():
+    from labelbench.keras.data import make_dataset
+
+    x = np.random.default_rng(0).integers(0, 256, (70, 16, 16, 3), dtype=np.uint8)
+    spec = {"hflip": True, "vflip": True, "rotation": 90, "shift": 0.1}
+
+    def draw(seed):
+        batches = make_dataset(x, np.zeros((70, 1), np.float32), 32, shuffle_seed=seed, augment=T.augmenter(spec, seed))
+        return np.concatenate([b[0].numpy() for b in batches])
+
+    first = draw(5)
+    tf.random.uniform((3,))
+    assert np.array_equal(first, draw(5))
+    assert not np.array_equal(first, draw(6))
+    assert not np.array_equal(np.sort(first.ravel()), np.sort(x.astype(np.float32).ravel() / 255))  # really augmented
 
 
 @pytest.fixture

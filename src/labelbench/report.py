@@ -80,8 +80,7 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
-def findings(config: dict, summaries: dict[str, pd.DataFrame], landmark_speed: dict | None = None
-             ) -> dict[str, list[str]]:
+def findings(summaries: dict[str, pd.DataFrame], landmark_speed: dict | None = None) -> dict[str, list[str]]:
     """What each experiment's numbers say about the sources' claims, in sentences computed from the summaries
     (nothing here is written in advance: every comparison reads this run's means)."""
     out: dict[str, list[str]] = {}
@@ -234,7 +233,7 @@ def build_report(config: dict, facts: dict, summaries: dict[str, str], figures: 
     claims = claims_table(config, frames)
     write_table(claims, out_claims)
     speed = json.loads(Path(landmark_speed).read_text()) if landmark_speed else None
-    found = findings(config, frames, speed)
+    found = findings(frames, speed)
     sections = []
     for exp, spec in config["experiments"].items():
         summary = frames.get(exp)

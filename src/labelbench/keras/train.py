@@ -196,8 +196,7 @@ def train_run(
         if stop.stopped:
             break
         data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=seed * 100_003 + epoch,
-                            weights=w_train, augment=augmenter(training.get("augment"), seed * 100_003 + epoch),
-                            augment_seed=seed * 100_003 + epoch)
+                            weights=w_train, augment=augmenter(training.get("augment"), seed * 100_003 + epoch))
         fit = model.fit(data, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
                         callbacks=[guard, *callbacks], verbose=2)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}

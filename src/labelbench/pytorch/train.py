@@ -108,7 +108,9 @@ def train_run(
 
     spec = {k: v for k, v in model_spec.items() if k != "name"}
     model = build_model(model_spec["name"], len(classes), **spec).to(device)
-    channels_last = device.type == "cuda"
+    # channels-last convolutions: on CUDA for the tensor cores; on CPU too, measured on 2 cores at 64 px, batch 32:
+    # small_cnn's training step 465 → 712 images/s, mobilenet_v3_small ~430 → ~630
+    channels_last = training.get("channels_last", True)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = get_loss(variant_spec["loss"], **variant_spec.get("loss_args", {}))
