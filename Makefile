@@ -25,6 +25,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile rules/
+	$(BIN)/snakemake --lint --quiet
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -10,6 +10,8 @@ from snakemake.logging import logger
 check_references(config)
 
 RESULTS = config["results"]
+# every rule's software, used with --sdm conda (relative to rules/); otherwise the environment snakemake runs in
+SOFTWARE = "../workflow/envs/labelbench.yaml"
 DATASETS = config["datasets"]
 EXPERIMENTS = config["experiments"]
 KERAS_EXPERIMENTS = [e for e, s in EXPERIMENTS.items() if s["framework"] == "keras"]

@@ -18,6 +18,8 @@ rule complementary_gradcam_figure:
         experiment="complementary",
         depth="shallow|middle|deep",
         which="correct|misclassified",
+    conda:
+        SOFTWARE
     params:
         layer=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"][wc.depth],
         per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["images"],
@@ -42,6 +44,8 @@ rule complementary_gradcam_table:
         f"{RESULTS}/logs/gradcam/{{experiment}}/table.log",
     wildcard_constraints:
         experiment="complementary",
+    conda:
+        SOFTWARE
     params:
         layers=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"],
         per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["table_images"],

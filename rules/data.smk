@@ -7,6 +7,8 @@ rule download:
     log:
         f"{RESULTS}/logs/download/{{dataset}}/{{filename}}.log",
     retries: 1
+    conda:
+        SOFTWARE
     params:
         remote=download_params,
     script:
@@ -22,6 +24,8 @@ rule build_dataset:
         f"{RESULTS}/logs/data/{{dataset}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
+    conda:
+        SOFTWARE
     params:
         spec=dataset_spec,
     script:
@@ -44,6 +48,8 @@ rule dataset_figures:
         ),
     log:
         f"{RESULTS}/logs/data_figures/{{dataset}}.log",
+    conda:
+        SOFTWARE
     params:
         n=config["figures"]["sample_grid"],
         dpi=config["figures"]["dpi"],

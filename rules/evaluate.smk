@@ -9,6 +9,8 @@ rule evaluate:
         csv=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.csv",
     log:
         f"{RESULTS}/logs/evaluate/{{experiment}}/{{variant}}/{{seed}}.log",
+    conda:
+        SOFTWARE
     params:
         spec=eval_params,
     script:
@@ -27,6 +29,8 @@ rule aggregate:
         ),
     log:
         f"{RESULTS}/logs/aggregate/{{experiment}}.log",
+    conda:
+        SOFTWARE
     script:
         "../workflow/scripts/aggregate.py"
 
@@ -48,6 +52,8 @@ rule experiment_figure:
         f"{RESULTS}/logs/figures/{{experiment}}/{{figure}}.log",
     wildcard_constraints:
         figure="curves|metrics|examples|confusion|class_counts|kp_error|tag_frequency|per_tag_f1",
+    conda:
+        SOFTWARE
     params:
         dpi=config["figures"]["dpi"],
     script:

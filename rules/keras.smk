@@ -14,6 +14,8 @@ rule train_keras:
         f"{RESULTS}/benchmarks/train/{{experiment}}/{{variant}}/{{seed}}.tsv"
     wildcard_constraints:
         experiment="|".join(KERAS_EXPERIMENTS) or "no_keras_experiment",
+    conda:
+        SOFTWARE
     threads: train_threads
     resources:
         gpu=1,
@@ -32,6 +34,8 @@ rule landmark_speed:
         f"{RESULTS}/landmark/speed.json",
     log:
         f"{RESULTS}/logs/landmark_speed.log",
+    conda:
+        SOFTWARE
     threads: lambda wc: EXPERIMENTS["landmark"]["training"]["threads"]
     resources:
         gpu=1,

@@ -18,6 +18,8 @@ rule report:
         ),
     log:
         f"{RESULTS}/logs/report.log",
+    conda:
+        SOFTWARE
     params:
         config=config,
         config_files=[str(f) for f in workflow.config_settings.configfiles],
@@ -47,6 +49,8 @@ rule notebook:
         ),
     log:
         f"{RESULTS}/logs/notebooks/{{experiment}}.log",
+    conda:
+        SOFTWARE
     params:
         config=lambda wc: EXPERIMENTS[wc.experiment],
         paths=lambda wc: {"results": str(Path(RESULTS).resolve())},

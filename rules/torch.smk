@@ -14,6 +14,8 @@ rule train_torch:
         f"{RESULTS}/benchmarks/train/{{experiment}}/{{variant}}/{{seed}}.tsv"
     wildcard_constraints:
         experiment="|".join(TORCH_EXPERIMENTS) or "no_torch_experiment",
+    conda:
+        SOFTWARE
     threads: train_threads
     resources:
         gpu=1,
@@ -39,6 +41,8 @@ rule per_tag:
         f"{RESULTS}/logs/per_tag/{{experiment}}.log",
     wildcard_constraints:
         experiment="|".join(TORCH_EXPERIMENTS) or "no_torch_experiment",
+    conda:
+        SOFTWARE
     params:
         threshold=lambda wc: EXPERIMENTS[wc.experiment]["threshold"],
     script:
@@ -60,6 +64,8 @@ rule tagging_gradcam_figure:
     wildcard_constraints:
         experiment="|".join(TORCH_EXPERIMENTS) or "no_torch_experiment",
         index="[0-9]+",
+    conda:
+        SOFTWARE
     params:
         gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
         dpi=config["figures"]["dpi"],
@@ -81,6 +87,8 @@ rule tagging_localisation:
         f"{RESULTS}/logs/gradcam/{{experiment}}/localisation.log",
     wildcard_constraints:
         experiment="|".join(TORCH_EXPERIMENTS) or "no_torch_experiment",
+    conda:
+        SOFTWARE
     params:
         gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
     script:
