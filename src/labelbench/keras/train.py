@@ -195,8 +195,9 @@ def train_run(
     for epoch in range(start, training["epochs"]):
         if stop.stopped:
             break
-        data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=seed * 100_003 + epoch,
-                            weights=w_train, augment=augmenter(training.get("augment"), seed * 100_003 + epoch))
+        epoch_seed = seed * 100_003 + epoch  # batch order and augmentation draws of this epoch alone
+        data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=epoch_seed,
+                            weights=w_train, augment=augmenter(training.get("augment"), epoch_seed))
         fit = model.fit(data, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
                         callbacks=[guard, *callbacks], verbose=2)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
