@@ -52,7 +52,7 @@ def main():
     from torch.utils.flop_counter import FlopCounterMode
 
     from labelbench.datasets.embedded import shapes_scenes
-    from labelbench.pytorch.data import NusWideDataset, load_rgb, transforms
+    from labelbench.pytorch.data import NusWideDataset, load_rgb, model_input, transforms
     from labelbench.pytorch.models import build_model
 
     torch.manual_seed(0)
@@ -77,11 +77,9 @@ def main():
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
-    def step(x, y):
-        x = x.to(device, non_blocking=True)
+    def step(x, y):  # uint8 batches in both paths, scaled and normalised on the device as the trainer does
+        x = model_input(x, device, channels_last=cuda)
         y = y.to(device, non_blocking=True).float()
-        if cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
             loss = loss_fn(model(x).float(), y)
         optimizer.zero_grad(set_to_none=True)
@@ -94,7 +92,7 @@ def main():
 
     x0, y0 = next(iter(DataLoader(dataset, batch_size=args.batch)))
     with FlopCounterMode(display=False) as counter, torch.no_grad():  # training = 3 x forward FLOPs (the
-        model(x0[:1].to(device))  # usual convention; torch's backward count overstates grouped convolutions)
+        model(model_input(x0[:1], device))  # usual convention; torch's backward count overstates grouped convolutions)
     flops_per_image = 3 * counter.get_total_flops()
     xb, yb = x0.to(device), y0.to(device)
     for _ in range(3):  # warm-up: cudnn autotuning, allocator

@@ -40,14 +40,16 @@ def awkward_folder(tmp_path):
     return tmp_path
 
 
-def test_loader_skips_and_counts_bad_files_and_converts_every_mode_to_rgb(awkward_folder, caplog):
+@pytest.mark.parametrize("cache", [False, True])
+def test_loader_skips_and_counts_bad_files_and_converts_every_mode_to_rgb(awkward_folder, caplog, cache):
     _, evaluation = D.transforms(16)
-    ds = D.NusWideDataset(awkward_folder, "train", evaluation)
+    ds = D.NusWideDataset(awkward_folder, "train", evaluation, cache=cache)
     assert sorted(ds.skipped) == ["corrupt.jpg", "missing.jpg"]
     assert len(ds) == 5 and "skipped 2 unreadable or missing" in caplog.text
+    assert len(ds.cached) == (5 if cache else 0)
     for i in range(len(ds)):
         x, y = ds[i]
-        assert x.shape == (3, 16, 16) and y.sum() == 1
+        assert x.shape == (3, 16, 16) and x.dtype == torch.uint8 and y.sum() == 1
     alpha = D.load_rgb(awkward_folder / "alpha.png")
     assert alpha.mode == "RGB" and np.asarray(alpha).min() == 255  # transparent → white
     assert D.load_rgb(awkward_folder / "cmyk.jpg").mode == "RGB"
@@ -79,6 +81,32 @@ def test_synthetic_scenes_load_through_the_same_loader(tmp_path):
     ds = D.NusWideDataset(tmp_path, "test", D.transforms(32)[1])
     assert len(ds) == 10 and not ds.skipped and len(ds.classes) == 18
     assert all(ds.annotations.objects[i] for i in range(10))
+
+
+def test_cached_images_are_the_images_decoded_on_every_access(tmp_path):
+    embedded.shapes_scenes(tmp_path, 32, 20, 6, seed=2)
+    train, evaluation = D.transforms(24, {"hflip": True})
+    plain = D.NusWideDataset(tmp_path, "test", evaluation)
+    cached = D.NusWideDataset(tmp_path, "test", evaluation, cache=True)
+    assert len(plain) == len(cached) == 6
+    for i in range(6):
+        assert torch.equal(plain[i][0], cached[i][0]) and torch.equal(plain[i][1], cached[i][1])
+    for part in (plain, cached):  # the same augmentation draws give the same training images
+        part.transform = train
+    torch.manual_seed(0)
+    a = [plain[i][0] for i in range(6)]
+    torch.manual_seed(0)
+    assert all(torch.equal(x, cached[i][0]) for i, x in enumerate(a))
+
+
+def test_model_input_scales_and_normalises_a_uint8_batch_as_imagenet_models_expect():
+    x = torch.randint(0, 256, (2, 3, 5, 4), dtype=torch.uint8)
+    mean, std = np.array(D.IMAGENET_MEAN)[:, None, None], np.array(D.IMAGENET_STD)[:, None, None]
+    expected = (x.numpy() / 255.0 - mean) / std
+    out = D.model_input(x, channels_last=True)
+    assert out.dtype == torch.float32 and out.is_contiguous(memory_format=torch.channels_last)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(D.model_input(x[0]).numpy(), expected[0], rtol=1e-5, atol=1e-5)
 
 
 def test_validation_split_is_seeded_and_disjoint():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelbench.figures.common import plt, save
-from labelbench.pytorch.data import IMAGENET_MEAN, IMAGENET_STD
+from labelbench.pytorch.data import model_input
 from labelbench.pytorch.gradcam import cams_for, load_model, open_test_set, tag_boxes_mask, top_tags
 
 
@@ -16,10 +16,10 @@ def gradcam_figure(model_path: str, dataset_dir: str, layer: str, index: int, to
     if index >= len(ds):
         raise IndexError(f"test image {index} asked for, but the test split has {len(ds)} images")
     x, y = ds[index]
-    x = x[None]
+    image = x.permute(1, 2, 0).numpy()
+    x = model_input(x[None])
     tags, probs = top_tags(model, x, top_k)
     cams = cams_for(model, layer, x, tags)
-    image = (x[0].permute(1, 2, 0).numpy() * np.array(IMAGENET_STD) + np.array(IMAGENET_MEAN)).clip(0, 1)
     objects = ds.annotations.objects[int(ds.indices[index])]
     scale = state["image_size"] / ds.annotations_image_size(index)
     fig, axes = plt.subplots(1, len(tags) + 1, figsize=(2.6 * (len(tags) + 1), 3.0))

@@ -83,13 +83,19 @@ def load_rgb(path: str | Path) -> Image.Image:
         return im.convert("RGB")
 
 
-def check_images(root: Path, names: list[str], on_bad_image: str = "skip") -> tuple[np.ndarray, list[str]]:
-    """Indices of the images that open, and the names of those that do not (missing or unreadable)."""
-    good, bad = [], []
+def check_images(
+    root: Path, names: list[str], on_bad_image: str = "skip", keep: bool = False
+) -> tuple[np.ndarray, list[str], dict[int, Image.Image]]:
+    """Indices of the images that open, the names of those that do not (missing or unreadable), and, with
+    ``keep``, the decoded RGB images by index: the check decodes each image anyway."""
+    good, bad, kept = [], [], {}
     for i, name in enumerate(names):
         try:
-            with Image.open(root / name) as im:
-                im.load()
+            if keep:
+                kept[i] = load_rgb(root / name)
+            else:
+                with Image.open(root / name) as im:
+                    im.load()
             good.append(i)
         except (FileNotFoundError, UnidentifiedImageError, OSError, SyntaxError) as exc:
             if on_bad_image == "fail":
@@ -97,11 +103,16 @@ def check_images(root: Path, names: list[str], on_bad_image: str = "skip") -> tu
             bad.append(name)
     if bad:
         log.warning("skipped %d unreadable or missing image(s) under %s, first: %s", len(bad), root, bad[:5])
-    return np.asarray(good, np.int64), bad
+    return np.asarray(good, np.int64), bad, kept
 
 
 class NusWideDataset(Dataset):
-    """(image tensor, 0/1 target vector) pairs of one split; :meth:`subset` restricts it to some samples."""
+    """(uint8 image tensor, 0/1 target vector) pairs of one split; :meth:`subset` restricts it to some samples.
+
+    With ``cache``, every image is decoded once, when the dataset is opened, and kept in memory (3×H×W bytes
+    each: 12 kB at 64 px, 150 kB at 224 px); otherwise each access decodes the file again (a default tagging
+    job would decode each image 7 times: the check, 5 epochs, the evaluation).
+    """
 
     def __init__(
         self,
@@ -110,13 +121,14 @@ class NusWideDataset(Dataset):
         transform=None,
         on_bad_image: str = "skip",
         labels: list[str] | None = None,
+        cache: bool = False,
     ):
         self.root = Path(root)
         if split not in SPLIT_FILES:
             raise DataError(f"split must be one of {list(SPLIT_FILES)}, got {split!r}")
         self.annotations = read_annotations(self.root / SPLIT_FILES[split], labels)
         self.classes = self.annotations.labels
-        self.indices, self.skipped = check_images(self.root, self.annotations.names, on_bad_image)
+        self.indices, self.skipped, self.cached = check_images(self.root, self.annotations.names, on_bad_image, cache)
         self.transform = transform
 
     def subset(self, indices: np.ndarray, transform=None) -> NusWideDataset:
@@ -131,7 +143,7 @@ class NusWideDataset(Dataset):
 
     def __getitem__(self, i: int):
         k = int(self.indices[i])
-        image = load_rgb(self.root / self.annotations.names[k])
+        image = self.cached[k] if self.cached else load_rgb(self.root / self.annotations.names[k])
         if self.transform is not None:
             image = self.transform(image)
         return image, torch.from_numpy(self.annotations.targets[k])
@@ -157,12 +169,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def transforms(size: int, augment: dict | None = None):
-    """torchvision.transforms.v2 pipelines (train, eval): the source's resize, flip, colour jitter and affine
-    with the mean colour as fill, then ImageNet normalisation. ``augment`` sets their strength; None = eval only."""
+    """torchvision.transforms.v2 pipelines (train, eval) of one image, ending in a uint8 image tensor: the
+    source's resize, flip, colour jitter and affine with the mean colour as fill. ``augment`` sets their
+    strength; None = eval only. Scaling and ImageNet normalisation come after batching, in :func:`model_input`."""
     from torchvision.transforms import v2
 
-    tail = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    evaluation = v2.Compose([v2.Resize((size, size), antialias=True), *tail])
+    # PIL images until the end: measured on 2 cores at 64 px, the source's augmentations on uint8 tensors ran at
+    # ~1,800 images/s against ~3,800 on PIL
+    evaluation = v2.Compose([v2.Resize((size, size), antialias=True), v2.ToImage()])
     if not augment:
         return evaluation, evaluation
     steps = [v2.Resize((size, size), antialias=True)]
@@ -176,4 +190,17 @@ def transforms(size: int, augment: dict | None = None):
         fill = tuple(int(m * 255) for m in IMAGENET_MEAN)
         steps.append(v2.RandomAffine(degrees=affine.get("degrees", 0), translate=affine.get("translate"),
                                      scale=affine.get("scale"), fill=fill))
-    return v2.Compose([*steps, *tail]), evaluation
+    return v2.Compose([*steps, v2.ToImage()]), evaluation
+
+
+def model_input(x: torch.Tensor, device: torch.device | str | None = None, channels_last: bool = False) -> torch.Tensor:
+    """A uint8 image batch (N×3×H×W, or one 3×H×W image) as the model takes it: moved to ``device``, scaled to
+    [0, 1], ImageNet-normalised, channels-last if asked. Done once per batch on the device rather than per image
+    in the loader: a quarter of the bytes to copy, one call instead of one per image (measured on 2 cores, 64 px, the
+    source's augmentations: the per-image transforms went from ~2,700 to ~3,800 images/s)."""
+    from torchvision.transforms.v2 import functional as F
+
+    if device is not None:
+        x = x.to(device, non_blocking=True)
+    x = F.normalize(F.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last and x.dim() == 4 else x

@@ -15,7 +15,7 @@ import torch
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from labelbench.pytorch.data import NusWideDataset, transforms
+from labelbench.pytorch.data import NusWideDataset, model_input, transforms
 from labelbench.pytorch.models import build_model, resolve_layer
 
 
@@ -74,7 +74,7 @@ def localisation_table(model_path: str, dataset_dir: str, layer: str, n_images: 
     rows = []
     for i in range(min(n_images, len(ds))):
         x, y = ds[i]
-        x = x[None]
+        x = model_input(x[None])
         tags, probs = top_tags(model, x, top_k)
         tags = [k for k in tags if y[k] > 0.5]
         if not tags:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from labelbench.errors import TrainingDiverged
 from labelbench.io import atomic_path, write_table
-from labelbench.pytorch.data import NusWideDataset, transforms, validation_split
+from labelbench.pytorch.data import NusWideDataset, model_input, transforms, validation_split
 from labelbench.pytorch.losses import get_loss
 from labelbench.pytorch.models import build_model
 
@@ -59,9 +59,7 @@ def predict(model, loader, device, channels_last: bool = False) -> np.ndarray:
     out = []
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         for x, _ in loader:
-            x = x.to(device, non_blocking=True)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = model_input(x, device, channels_last)
             out.append(torch.sigmoid(model(x).float()).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
@@ -95,10 +93,11 @@ def train_run(
     size = training.get("image_size", 64)
     train_tf, eval_tf = transforms(size, training.get("augment"))
     on_bad = training.get("on_bad_image", "skip")
-    full = NusWideDataset(root, "train", on_bad_image=on_bad)
+    cache = training.get("cache_images", False)
+    full = NusWideDataset(root, "train", on_bad_image=on_bad, cache=cache)
     tr_idx, val_idx = validation_split(len(full.annotations.names), training.get("validation_fraction", 0.1), seed)
     train_ds, val_ds = full.subset(tr_idx, train_tf), full.subset(val_idx, eval_tf)  # images checked once
-    test_ds = NusWideDataset(root, "test", eval_tf, on_bad, labels=full.classes)
+    test_ds = NusWideDataset(root, "test", eval_tf, on_bad, labels=full.classes, cache=cache)
     skipped = len(full.skipped) + len(test_ds.skipped)
     classes = full.classes
     workers = training.get("workers", 0)
@@ -137,9 +136,7 @@ def train_run(
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{training['epochs']}", file=sys.stderr, mininterval=10,
                    ncols=100)
         for x, y in bar:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+            x, y = model_input(x, device, channels_last), y.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 loss = loss_fn(model(x).float(), y)
             if not torch.isfinite(loss):
