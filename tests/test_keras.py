@@ -185,6 +185,20 @@ def test_augmentation_draws_depend_only_on_their_seed():
     assert not np.array_equal(np.sort(first.ravel()), np.sort(x.astype(np.float32).ravel() / 255))  # really augmented
 
 
+def test_training_batches_have_one_shape_and_predictions_cover_every_image():
+    from labelbench.keras.data import make_dataset, predict
+
+    x = np.random.default_rng(1).integers(0, 256, (70, 8, 8, 3), dtype=np.uint8)
+    batches = list(make_dataset(x, np.arange(70, dtype=np.float32)[:, None], 32, shuffle_seed=0, drop_remainder=True))
+    assert [len(b[0]) for b in batches] == [32, 32]  # the 6 left over sit out this epoch
+    model = build_model("mlp", (8, 8, 3), 4, hidden=5)
+    expected = model.predict(x.astype(np.float32) / 255, verbose=0)
+    got = predict(model, x, 32)  # 2 full batches and 6 images padded to a third
+    assert got.shape == (70, 4)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(predict(model, x[:5], 32), expected[:5], rtol=1e-5, atol=1e-6)
+
+
 @pytest.fixture
 def nan_loss(monkeypatch):
     """A loss that is NaN from the first batch, to exercise the guard."""

@@ -13,12 +13,15 @@ def make_dataset(
     shuffle_seed: int | None = None,
     weights: np.ndarray | None = None,
     augment=None,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """Shuffle (when ``shuffle_seed`` is given, one fixed order per seed), batch, scale to [0, 1], prefetch;
     per-sample ``weights``, when given, ride along as Keras's third element.
 
     A fixed order per seed makes each epoch repeatable on its own, so a resumed run replays the same
-    batches as an uninterrupted one.
+    batches as an uninterrupted one. ``drop_remainder`` leaves out the last, smaller batch (for training, where
+    the epoch's order is random, so a different handful of samples sits out each epoch): every batch then has
+    one shape, and the training step is traced once, not twice.
     """
     parts = (images,) if targets is None else (images, targets)
     if weights is not None:
@@ -29,7 +32,7 @@ def make_dataset(
         order = np.random.default_rng(shuffle_seed).permutation(len(images))
         parts = tuple(np.asarray(a)[order] for a in parts)
     ds = tf.data.Dataset.from_tensor_slices(parts)
-    ds = ds.batch(batch_size)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
     def scale(x, *rest):
         x = tf.cast(x, tf.float32) / 255.0
@@ -46,3 +49,17 @@ def make_dataset(
 
         ds = ds.map(aug, num_parallel_calls=1)  # one call at a time keeps the random draws in order
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """``model.predict`` in batches of one shape: the images that fill whole batches, then the rest padded with
+    copies of the last image whose outputs are dropped. The prediction step is traced once instead of twice."""
+    n_full = len(images) - len(images) % batch_size
+    parts = []
+    if n_full:
+        parts.append(model.predict(make_dataset(images[:n_full], None, batch_size), verbose=0))
+    if n_full < len(images):
+        tail = images[n_full:]
+        padded = np.concatenate([tail, np.repeat(tail[-1:], batch_size - len(tail), axis=0)])
+        parts.append(model.predict(make_dataset(padded, None, batch_size), verbose=0)[: len(tail)])
+    return np.concatenate(parts)

@@ -155,7 +155,7 @@ def train_run(
     and the history carries ``diverged = True``.
     """
     configure(seed, threads)
-    from labelbench.keras.data import make_dataset
+    from labelbench.keras.data import make_dataset, predict
     from labelbench.keras.losses import get_loss
     from labelbench.keras.metrics import TRAINING_METRICS
     from labelbench.keras.models import build_model
@@ -197,7 +197,8 @@ def train_run(
             break
         epoch_seed = seed * 100_003 + epoch  # batch order and augmentation draws of this epoch alone
         data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=epoch_seed,
-                            weights=w_train, augment=augmenter(training.get("augment"), epoch_seed))
+                            weights=w_train, augment=augmenter(training.get("augment"), epoch_seed),
+                            drop_remainder=len(train.images) > training["batch_size"])
         fit = model.fit(data, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
                         callbacks=[guard, *callbacks], verbose=2)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
@@ -230,7 +231,7 @@ def train_run(
     frames = []
     parts = [("train", train), ("test", test)] + ([("val", val)] if val is not None else [])
     for split_name, part in parts:
-        probs = model.predict(make_dataset(part.images, None, training["batch_size"]), verbose=0)
+        probs = predict(model, part.images, training["batch_size"])
         frame = pd.DataFrame({"split": split_name, "sample": np.arange(len(part.images)),
                               **T.true_label_columns(part)})
         frame = pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in names])], axis=1)
