@@ -199,6 +199,30 @@ def test_training_batches_have_one_shape_and_predictions_cover_every_image():
     np.testing.assert_allclose(predict(model, x[:5], 32), expected[:5], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("prebuild", [False, True])
+def test_built_state_lets_the_train_step_trace_once(prebuild):
+    """Keras builds the optimizer and metric variables inside the first trace, and TensorFlow then traces the
+    step again without variable creation; ``build_state`` creates them first, so the step is traced once."""
+    from labelbench.keras.data import make_dataset
+    from labelbench.keras.metrics import TRAINING_METRICS
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 16, 16, 3), dtype=np.uint8)
+    y = (rng.random((64, 10)) < 0.4).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    model = build_model("vgg13", (16, 16, 3), 10, width=0.125)
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss=get_loss("bce_sum"), metrics=TRAINING_METRICS["mosaic"])
+    data = make_dataset(x, y, 32, shuffle_seed=0, drop_remainder=True)
+    if prebuild:
+        T.build_state(model, data)
+        assert model.optimizer.built and len(model.optimizer.variables) > 1
+    traces = []
+    step = model.train_step
+    model.train_step = lambda batch: traces.append(1) or step(batch)  # runs in Python only while tracing
+    model.fit(data, epochs=2, verbose=0)
+    assert len(traces) == (1 if prebuild else 2)
+
+
 @pytest.fixture
 def nan_loss(monkeypatch):
     """A loss that is NaN from the first batch, to exercise the guard."""
