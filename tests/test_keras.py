@@ -1,5 +1,8 @@
 """Keras side: losses against NumPy, the masked loss's zero gradient, models, resume and NaN handling."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -221,6 +224,17 @@ def test_built_state_lets_the_train_step_trace_once(prebuild):
     model.train_step = lambda batch: traces.append(1) or step(batch)  # runs in Python only while tracing
     model.fit(data, epochs=2, verbose=0)
     assert len(traces) == (1 if prebuild else 2)
+
+
+def test_keras_is_imported_without_sklearn_and_matplotlib_which_stay_importable():
+    code = (
+        "import sys, labelbench.keras\n"
+        "print(sorted(m for m in ('keras', 'sklearn', 'matplotlib') if m in sys.modules))\n"
+        "import sklearn.metrics, matplotlib.pyplot\n"
+        "print(sklearn.metrics.f1_score([0, 1], [0, 1]), matplotlib.pyplot.figure().number)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split("\n")[:2] == ["['keras']", "1.0 1"]
 
 
 @pytest.fixture
