@@ -41,6 +41,9 @@ def main():
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--paper", action="store_true", help="resnext50_32x4d at 256 px, batch 32 (paper config)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic kernels, as the training job runs by default (training.deterministic); "
+                             "else cuDNN times and picks the fastest")
     args = parser.parse_args()
     if args.paper:
         args.model, args.size = "resnext50_32x4d", 256
@@ -59,8 +62,8 @@ def main():
     torch.set_num_threads(args.threads)
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
-    if cuda:
-        torch.backends.cudnn.benchmark = True
+    torch.use_deterministic_algorithms(args.deterministic, warn_only=True)
+    torch.backends.cudnn.benchmark = not args.deterministic
     n_images = args.batch * args.steps
     tmp = tempfile.TemporaryDirectory(prefix="lb-tagging-bench-")
     shapes_scenes(tmp.name, size=args.stored, n_train=n_images, n_test=args.batch, seed=0)
@@ -99,10 +102,16 @@ def main():
         step(xb, yb)
     sync()
 
-    def run_loader(r):
-        loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, num_workers=args.workers,
-                            pin_memory=cuda, drop_last=True, generator=torch.Generator().manual_seed(r),
-                            persistent_workers=False)
+    # workers started once and kept, so that the rounds time the steady state: a short round would otherwise be
+    # mostly worker start-up, which the training job pays once per epoch (~10,000 images in the paper config)
+    loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, num_workers=args.workers, pin_memory=cuda,
+                        drop_last=True, generator=torch.Generator().manual_seed(0),
+                        persistent_workers=args.workers > 0)
+    if args.workers:
+        for x, y in loader:  # start the workers, outside the clock
+            step(x, y)
+
+    def run_loader(_r):
         t0 = time.perf_counter()
         for x, y in loader:
             step(x, y)
@@ -153,6 +162,7 @@ def main():
         "loader_over_ceiling": round(rate["loader"] / rate["ceiling"], 4),
         "gflop_per_training_image": round(flops_per_image / 1e9, 3),
         "bf16_peak_share": round(share, 4) if share is not None else None,
+        "deterministic": args.deterministic,
         "decode_images_per_s": round(decode_rate, 1),
         "transform_images_per_s": round(transform_rate, 1),
         "device": device_name,

@@ -268,3 +268,31 @@ def test_a_killed_tagging_run_resumes_to_the_same_result(scenes, tmp_path, monke
     hist = pd.read_csv(broken / "history.csv")
     assert hist["best"].sum() == 1 and list(hist["epoch"]) == [1, 2, 3]
     assert any((tmp_path / "whole/tb").iterdir()) and not (broken / "ckpt").exists()
+
+
+@pytest.fixture
+def torch_flags():
+    """Give back the process-wide determinism flags a test changes."""
+    saved = torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark
+    yield
+    torch.use_deterministic_algorithms(saved[0], warn_only=True)
+    torch.backends.cudnn.benchmark = saved[1]
+
+
+@pytest.mark.parametrize("setting, deterministic", [({}, True), ({"deterministic": False}, False)])
+def test_training_runs_deterministic_kernels_unless_the_config_trades_them_for_speed(
+        scenes, tmp_path, monkeypatch, torch_flags, setting, deterministic):
+    from labelbench.pytorch import train as T
+
+    seen, real_configure = [], T.configure
+
+    def configure_then_stop(*args):
+        real_configure(*args)
+        seen.append((torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark))
+        raise KeyboardInterrupt("stop after configure")
+
+    monkeypatch.setattr(T, "configure", configure_then_stop)
+    run = {**RUN, "training": {**RUN["training"], **setting}}
+    with pytest.raises(KeyboardInterrupt):
+        T.train_run(str(scenes), _outputs(tmp_path), **run)
+    assert seen == [(deterministic, not deterministic)]  # cuDNN times its kernels only when determinism is off

@@ -28,12 +28,19 @@ from labelbench.pytorch.models import build_model
 log = logging.getLogger("labelbench.tagging")
 
 
-def configure(seed: int, threads: int) -> torch.device:
-    """Seed, bound CPU threads, ask for deterministic kernels; CUDA when present."""
+def configure(seed: int, threads: int, deterministic: bool = True) -> torch.device:
+    """Seed, bound CPU threads, ask for deterministic kernels (or, with ``deterministic=False``, let cuDNN pick
+    the fastest ones by timing them); CUDA when present.
+
+    Measured on an H100 (ResNeXt50 at 256 px, batch 32, bf16 autocast, channels-last): deterministic kernels
+    ~660 training images/s against ~880 with cuDNN's timed choice, side by side in one process (~960 against
+    ~1,080-1,170 in separate runs); two same-seed runs of the real job there gave identical predictions.
+    """
     torch.manual_seed(seed)
     np.random.seed(seed)
     torch.set_num_threads(max(1, threads))
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.benchmark = not deterministic
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -88,7 +95,7 @@ def train_run(
     threads: int = 2,
 ) -> dict:
     """Train one tagging run; write ``model.pt`` (best epoch), history, and val/test predictions."""
-    device = configure(seed, threads)
+    device = configure(seed, threads, training.get("deterministic", True))
     root = Path(dataset_dir)
     size = training.get("image_size", 64)
     train_tf, eval_tf = transforms(size, training.get("augment"))
