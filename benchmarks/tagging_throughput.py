@@ -103,7 +103,7 @@ def main():
     sync()
 
     # workers started once and kept, so that the rounds time the steady state: a short round would otherwise be
-    # mostly worker start-up, which the training job pays once per epoch (~10,000 images in the paper config)
+    # mostly worker start-up, which the training job pays once per epoch (~4,500 images an epoch in the paper config)
     loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, num_workers=args.workers, pin_memory=cuda,
                         drop_last=True, generator=torch.Generator().manual_seed(0),
                         persistent_workers=args.workers > 0)
