@@ -29,10 +29,10 @@ import yaml
 
 #: images per class in Caltech101's 101_ObjectCategories (the classes the configs use)
 CALTECH101_COUNTS = {"airplanes": 800, "Motorbikes": 798, "watch": 239, "Leopards": 200}
-#: input side of the downloadable sources, whatever the config says
-SOURCE_SIDE = {"cifar10": (32, 3), "mnist": (28, 1), "digits": (8, 1)}
+#: (side, channels, training images) of the downloaded sources, which the configs take whole
+DOWNLOADED = {"cifar10": (32, 3, 50_000), "mnist": (28, 1, 60_000)}
+DIGITS = 1_797  # scikit-learn's bundled digits, all splits
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCE_TRAIN = {"cifar10": 50_000, "mnist": 60_000, "digits": 1_437}
 
 
 def dataset_size(datasets: dict, name: str) -> tuple[tuple[int, int, int], int, int]:
@@ -42,9 +42,12 @@ def dataset_size(datasets: dict, name: str) -> tuple[tuple[int, int, int], int, 
     if source == "mosaic":
         tile, _, classes = dataset_size(datasets, spec["tiles"])
         return (2 * tile[0], 2 * tile[1], tile[2]), spec["n_train"], classes
-    if source in SOURCE_SIDE:
-        side, channels = SOURCE_SIDE[source]
-        return (side, side, channels), SOURCE_TRAIN[source], 10
+    if source in DOWNLOADED:
+        side, channels, n_train = DOWNLOADED[source]
+        return (side, side, channels), n_train, 10
+    if source == "digits":
+        side = spec.get("size", 28)
+        return (side, side, 1), int(round(DIGITS * (1 - spec.get("test_fraction", 0.25)))), 10
     if source == "caltech101":
         counts = [min(CALTECH101_COUNTS[c], spec.get("max_per_class", {}).get(c, 10**9)) for c in spec["classes"]]
         n_train = sum(c - round(c * spec.get("test_fraction", 0.2)) for c in counts)

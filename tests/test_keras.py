@@ -263,3 +263,36 @@ def test_nan_loss_is_recorded_when_divergence_is_the_finding(mosaic_dir, tmp_pat
     assert hist["diverged"].iloc[-1]
     preds = pd.read_parquet(tmp_path / "predictions.parquet")
     assert np.isfinite(preds.filter(like="p_").to_numpy()).all() and preds["diverged"].all()
+
+
+def test_the_epoch_benchmark_sizes_each_experiment_as_its_config_trains_it():
+    """benchmarks/keras_epoch.py: the input shapes and image counts it derives from the paper config, then one real
+    run of it on the smoke config (the numbers it prints are timings; only their presence is checked)."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("keras_epoch", root / "benchmarks" / "keras_epoch.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    paper = yaml.safe_load((root / "configs" / "paper.yaml").read_text())["datasets"]
+    assert bench.dataset_size(paper, "mosaic_cifar10") == ((64, 64, 3), 50_000, 10)
+    assert bench.dataset_size(paper, "mnist") == ((28, 28, 1), 60_000, 10)
+    # airplanes capped at 200, watch 239, Leopards 200; a fifth of each held out for test: 160 + 191 + 160
+    assert bench.dataset_size(paper, "caltech3") == ((299, 299, 3), 511, 3)
+    assert bench.dataset_size(paper, "caltech4") == ((299, 299, 3), 671, 4)
+    assert bench.dataset_size(paper, "shapes_landmarks") == ((96, 96, 3), 20_000, 9)
+
+    out = subprocess.run([sys.executable, str(root / "benchmarks" / "keras_epoch.py"), str(root / "configs" / "smoke.yaml"),
+                          "masked", "--epochs", "2"], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    smoke = yaml.safe_load((root / "configs" / "smoke.yaml").read_text())
+    digits = smoke["datasets"][smoke["experiments"]["masked"]["dataset"]]
+    side = digits.get("size", 28)
+    n_train = round(1797 * (1 - digits.get("test_fraction", 0.25)))
+    assert result["input"] == [side, side, 1] and result["images_per_epoch"] == n_train
+    assert result["model"] == "mlp" and result["epoch_s"] > 0 and result["backend"] == "tensorflow"
