@@ -286,8 +286,9 @@ def test_the_epoch_benchmark_sizes_each_experiment_as_its_config_trains_it():
     assert bench.dataset_size(paper, "caltech4") == ((299, 299, 3), 671, 4)
     assert bench.dataset_size(paper, "shapes_landmarks") == ((96, 96, 3), 20_000, 9)
 
-    out = subprocess.run([sys.executable, str(root / "benchmarks" / "keras_epoch.py"), str(root / "configs" / "smoke.yaml"),
-                          "masked", "--epochs", "2"], capture_output=True, text=True, timeout=180)
+    command = [sys.executable, str(root / "benchmarks" / "keras_epoch.py"), str(root / "configs" / "smoke.yaml"),
+               "masked", "--epochs", "2"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     smoke = yaml.safe_load((root / "configs" / "smoke.yaml").read_text())
