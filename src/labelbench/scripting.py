@@ -29,7 +29,8 @@ def redirect_logs(log_path: str | os.PathLike | None) -> logging.Logger:
 
 #: models built from separable convolutions: with TensorFlow 2.21's oneDNN CPU kernels some input sizes
 #: crash the process (segfault / "free(): invalid size", measured here at 48-64 px), so those jobs run
-#: TensorFlow's own kernels (about 1.7x slower on convolutions, measured on the landmark CNN)
+#: TensorFlow's own kernels (about 1.7x slower on plain convolutions, measured on the landmark CNN; the default
+#: mini-Xception at 32 px is faster on them: ~34 against ~45 ms a training step)
 SEPARABLE_MODELS = ("mini_xception", "xception")
 
 
