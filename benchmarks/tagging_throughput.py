@@ -57,13 +57,10 @@ def main():
     from labelbench.datasets.embedded import shapes_scenes
     from labelbench.pytorch.data import NusWideDataset, load_rgb, model_input, transforms
     from labelbench.pytorch.models import build_model
+    from labelbench.pytorch.train import configure
 
-    torch.manual_seed(0)
-    torch.set_num_threads(args.threads)
-    cuda = torch.cuda.is_available()
-    device = torch.device("cuda" if cuda else "cpu")
-    torch.use_deterministic_algorithms(args.deterministic, warn_only=True)
-    torch.backends.cudnn.benchmark = not args.deterministic
+    device = configure(0, args.threads, args.deterministic)  # seed, threads and kernels as the training job sets them
+    cuda = device.type == "cuda"
     n_images = args.batch * args.steps
     tmp = tempfile.TemporaryDirectory(prefix="lb-tagging-bench-")
     shapes_scenes(tmp.name, size=args.stored, n_train=n_images, n_test=args.batch, seed=0)
