@@ -163,15 +163,62 @@ def train_threads(wildcards):
     return EXPERIMENTS[wildcards.experiment]["training"]["threads"]
 
 
+def speed_claim(experiment):
+    """The experiment's first speed claim (its steps and rounds set the measurement), or None."""
+    return next(
+        (c for c in experiment_claims(experiment) if c["kind"] == "speed"), None
+    )
+
+
 def landmark_speed_settings(wildcards):
     spec = EXPERIMENTS["landmark"]
     size = DATASETS[spec["dataset"]].get("size", 32)
     batch = spec["training"]["batch_size"]
-    return dict(size=size, batch=batch, steps=40, rounds=5, model_spec=spec["model"])
+    claim = speed_claim("landmark") or {}
+    return dict(
+        size=size,
+        batch=batch,
+        steps=claim.get("steps", 40),
+        rounds=claim.get("rounds", 12),
+        model_spec=spec["model"],
+    )
 
 
 def speed_files():
     return [f"{RESULTS}/landmark/speed.json"] if "landmark" in EXPERIMENTS else []
+
+
+def experiment_claims(experiment):
+    return EXPERIMENTS[experiment].get("claims", [])
+
+
+def exact_claims(wildcards):
+    return [c for c in experiment_claims(wildcards.experiment) if c["kind"] == "exact"]
+
+
+def claim_inputs(wildcards):
+    """What an experiment's claims are decided from: its per-run metrics, and where its claims need them the
+    recomputed worked examples, the step timings and the per-image Grad-CAM table."""
+    exp = wildcards.experiment
+    claims = experiment_claims(exp)
+    kinds = {c["kind"] for c in claims}
+    inputs = {"metrics": f"{RESULTS}/{exp}/metrics.parquet"}
+    if "exact" in kinds:
+        inputs["examples"] = f"{RESULTS}/{exp}/worked_examples.json"
+    if "speed" in kinds:
+        inputs["timings"] = f"{RESULTS}/{exp}/speed.json"
+    metrics = [
+        side.get("metric", "")
+        for c in claims
+        for side in (c, c.get("a", {}), c.get("b", {}))
+    ]
+    if any(m.startswith("cam_") for m in metrics):
+        inputs["cam"] = f"{RESULTS}/{exp}/gradcam_images.parquet"
+    return inputs
+
+
+def claims_files():
+    return [f"{RESULTS}/{e}/claims.csv" for e in EXPERIMENTS]
 
 
 def experiment_figures(experiment):
@@ -223,10 +270,10 @@ def all_targets():
         targets += dataset_figures(name)
     for exp in EXPERIMENTS:
         targets.append(f"{RESULTS}/{exp}/summary.csv")
+        targets.append(f"{RESULTS}/{exp}/claims.csv")
         targets += experiment_figures(exp)
         targets += experiment_tables(exp)
         targets.append(f"{RESULTS}/notebooks/{exp}.html")
-    targets += speed_files()
     targets += [f"{RESULTS}/report/index.html", f"{RESULTS}/report/claims.csv"]
     return targets
 

@@ -4,6 +4,7 @@
 rule evaluate:
     input:
         predictions=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/predictions.parquet",
+        history=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/history.csv",
     output:
         parquet=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.parquet",
         csv=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.csv",
@@ -58,3 +59,24 @@ rule experiment_figure:
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/experiment_figure.py"
+
+
+# Every claim of the experiment decided on this run (labelbench.claims): the report, claims.csv and the notebook
+# all read this one table.
+rule claims:
+    input:
+        unpack(claim_inputs),
+    output:
+        table=report(
+            f"{RESULTS}/{{experiment}}/claims.csv",
+            category="{experiment}",
+            caption="../report/claims.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/claims/{{experiment}}.log",
+    conda:
+        SOFTWARE
+    params:
+        config=config,
+    script:
+        "../workflow/scripts/claims.py"

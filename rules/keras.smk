@@ -43,3 +43,17 @@ rule landmark_speed:
         settings=landmark_speed_settings,
     script:
         "../workflow/scripts/landmark_speed.py"
+
+
+# The sources' worked examples recomputed by our loss code, for the exact claims (labelbench.keras.worked_examples).
+rule worked_examples:
+    output:
+        f"{RESULTS}/{{experiment}}/worked_examples.json",
+    log:
+        f"{RESULTS}/logs/worked_examples/{{experiment}}.log",
+    conda:
+        SOFTWARE
+    params:
+        claims=exact_claims,
+    script:
+        "../workflow/scripts/worked_examples.py"

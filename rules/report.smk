@@ -4,11 +4,11 @@
 rule report:
     input:
         summaries=[f"{RESULTS}/{e}/summary.csv" for e in EXPERIMENTS],
+        claims=claims_files(),
         figures=report_figures(),
         tables=report_tables(),
         datasets=[sidecar(d) for d in DATASETS],
         notebooks=[f"{RESULTS}/notebooks/{e}.html" for e in EXPERIMENTS],
-        speed=speed_files(),
     output:
         html=f"{RESULTS}/report/index.html",
         claims=report(
@@ -39,6 +39,7 @@ rule notebook:
         summary=f"{RESULTS}/{{experiment}}/summary.csv",
         metrics=f"{RESULTS}/{{experiment}}/metrics.parquet",
         histories=experiment_histories,
+        claims=f"{RESULTS}/{{experiment}}/claims.csv",
         tables=lambda wc: experiment_tables(wc.experiment),
     output:
         ipynb=f"{RESULTS}/notebooks/{{experiment}}.ipynb",

@@ -58,8 +58,23 @@ def test_report_opens_in_chromium_without_errors(smoke_run, browser, tmp_path):
         section = browser.find_element(By.ID, exp)
         assert exp in section.text
     claims = browser.find_element(By.ID, "claims-table")
-    expected_rows = len(pd.read_csv(smoke_run / "results/report/claims.csv"))
-    assert len(claims.find_elements(By.TAG_NAME, "tr")) == expected_rows + 1  # and the header
+    table = pd.read_csv(smoke_run / "results/report/claims.csv")
+    assert len(claims.find_elements(By.TAG_NAME, "tr")) == len(table) + 1  # and the header
+    # the verdict summary opens the page, fits the first screen, and shows one badge per claim
+    summary = browser.find_element(By.ID, "verdict-summary")
+    assert summary.is_displayed()
+    assert summary.location["y"] + summary.size["height"] <= browser.execute_script("return window.innerHeight")
+    badges = [b.text for b in summary.find_elements(By.CSS_SELECTOR, "span.badge")]
+    assert badges == table["verdict"].tolist()
+    colours = {b.text: b.value_of_css_property("background-color")
+               for b in summary.find_elements(By.CSS_SELECTOR, "span.badge")}
+    assert len(set(colours.values())) == len(colours)  # each verdict has its own colour
+    link = summary.find_element(By.CSS_SELECTOR, "a[href^='#claim-']")
+    target = browser.find_element(By.ID, link.get_attribute("href").split("#", 1)[1])
+    assert target.text.startswith(table["verdict"].iloc[0])
+    first_screen = tmp_path / "report_first_screen.png"
+    assert browser.save_screenshot(str(first_screen)) and first_screen.stat().st_size > 10_000
+    print(f"screenshots kept in {tmp_path}")
     # the notebook links resolve to files next to the report
     links = browser.execute_script(
         "return Array.from(document.querySelectorAll('a[href$=\".html\"]')).map(a => a.href)")

@@ -3,6 +3,7 @@
 import re
 
 import pandas as pd
+import yaml
 from conftest import ROOT, run_snakemake
 
 SMOKE = ["--configfile", str(ROOT / "configs/smoke.yaml")]
@@ -34,9 +35,18 @@ def test_report_is_self_contained_with_claims_and_every_experiment(smoke_run):
     assert 'id="claims-table"' in html and "data:image/png;base64," in html
     assert "http://" not in html and "https://" not in html  # nothing fetched when opened
     claims = pd.read_csv(smoke_run / "results/report/claims.csv")
-    assert list(claims.columns) == ["claim", "experiment", "variant", "metric", "split", "source", "source_value",
-                                    "ours_mean", "ci_low", "ci_high", "n_seeds", "verdict"]
-    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "opposite"}
+    assert list(claims.columns)[:13] == ["claim_id", "experiment", "kind", "claim", "source", "source_value", "ours",
+                                         "ci_low", "ci_high", "n_seeds", "verdict", "seeds_needed", "rule"]
+    smoke = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
+    ids = [c["id"] for spec in smoke["experiments"].values() for c in spec.get("claims", [])]
+    assert sorted(claims["claim_id"]) == sorted(ids)
+    assert set(claims["verdict"]) <= {"holds", "does not hold", "inconclusive", "out of scope"}
+    assert set(claims["kind"]) == {"effect", "value", "exact", "speed"}
+    for row in claims.itertuples():
+        assert f'id="claim-{row.claim_id}"' in html
+    verdicts = claims.set_index("claim_id")["verdict"]
+    assert verdicts["rank1_scalar"] == "holds"  # our loss code on the source's worked example
+    assert verdicts["bce_exact_match_value"] == "out of scope"  # a CIFAR-10 figure, shape mosaics here
     tagging = pd.read_csv(smoke_run / "results/tagging/summary.csv")
     assert {"samples_f1", "macro_f1_tuned", "hamming_loss", "skipped_images"} <= set(tagging["metric"])
     cam = pd.read_csv(smoke_run / "results/complementary/gradcam_metrics.csv")
@@ -94,6 +104,7 @@ def test_snakemake_report_zip_has_every_experiment(smoke_run):
         names = z.namelist()
         page = z.read(next(n for n in names if n.endswith("/report.html"))).decode()
     assert sum(n.endswith("/summary.csv") for n in names) == 5
+    assert sum(n.endswith("/claims.csv") for n in names) == 6  # one per experiment and the report's
     assert sum(n.endswith("/gradcam_deep_correct.png") for n in names) == 1
     for exp in ("mosaic", "masked", "landmark", "tagging", "complementary"):
         assert any(n.endswith(f"/{exp}.html") for n in names), exp  # the executed notebook

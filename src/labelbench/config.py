@@ -49,9 +49,55 @@ def check_references(config: dict) -> None:
                     f"experiments.{exp}.variants.{v}.dataset: {vspec['dataset']!r} is not a dataset in this config; "
                     f"expected one of {sorted(datasets)}"
                 )
-        for i, ref in enumerate(spec.get("reference", [])):
-            if ref["variant"] not in spec["variants"]:
-                raise ConfigError(
-                    f"experiments.{exp}.reference[{i}].variant: {ref['variant']!r} is not a variant of {exp}; "
-                    f"expected one of {sorted(spec['variants'])}"
-                )
+    check_claims(config)
+
+
+def _splits(spec: dict) -> set[str]:
+    """Splits an experiment's evaluation writes: Keras experiments predict train, test and (with a validation
+    share) val; the PyTorch experiment test and val."""
+    training = spec["training"]
+    if spec.get("framework", "keras") == "torch":
+        return {"test", "val"} if training.get("validation_fraction", 0.1) > 0 else {"test"}
+    return {"train", "test", "val"} if training.get("validation_fraction", 0.0) > 0 else {"train", "test"}
+
+
+def _check_side(where: str, exp: str, spec: dict, side: dict) -> None:
+    from labelbench.metrics import RUN_METRICS, produces_metric
+
+    variant, metric, split = side["variant"], side["metric"], side.get("split", "test")
+    if variant not in spec["variants"]:
+        raise ConfigError(f"{where}.variant: {variant!r} is not a variant of {exp}; "
+                          f"expected one of {sorted(spec['variants'])}")
+    if not produces_metric(exp, metric):
+        from labelbench.metrics import EXPERIMENT_METRIC_PREFIXES, EXPERIMENT_METRICS
+
+        patterns = [f"{p}*" for p in EXPERIMENT_METRIC_PREFIXES.get(exp, ())]
+        raise ConfigError(f"{where}.metric: {exp} writes no metric {metric!r}; expected one of "
+                          f"{sorted(EXPERIMENT_METRICS.get(exp, ())) + list(RUN_METRICS) + patterns}")
+    splits = {"train"} if metric == "final_loss" else _splits(spec)
+    if split not in splits:
+        raise ConfigError(f"{where}.split: {exp} writes {metric!r} for no split {split!r}; expected one of "
+                          f"{sorted(splits)}")
+
+
+def check_claims(config: dict) -> None:
+    """Every claim names variants, metrics and splits its experiment produces, and claim ids are unique."""
+    seen: dict[str, str] = {}
+    for exp, spec in config["experiments"].items():
+        for i, claim in enumerate(spec.get("claims", [])):
+            where = f"experiments.{exp}.claims[{i}]"
+            if claim["id"] in seen:
+                raise ConfigError(f"{where}.id: {claim['id']!r} is also the id of {seen[claim['id']]}; "
+                                  "expected every claim id once")
+            seen[claim["id"]] = where
+            if claim["kind"] == "effect":
+                a = {"split": "test", **claim["a"]}
+                _check_side(f"{where}.a", exp, spec, a)
+                _check_side(f"{where}.b", exp, spec, {**a, **claim["b"]})
+            elif claim["kind"] == "value":
+                _check_side(where, exp, spec, claim)
+            elif claim["kind"] == "exact" and claim["compute"] == "loss_mean" and not claim.get("loss"):
+                raise ConfigError(f"{where}.loss: compute loss_mean needs the name of a registered loss")
+            elif claim["kind"] == "speed" and exp != "landmark":
+                raise ConfigError(f"{where}.kind: speed claims time the landmark losses; expected them under "
+                                  "experiments.landmark")

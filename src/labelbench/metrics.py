@@ -20,6 +20,46 @@ from sklearn.metrics import (
 
 from labelbench.errors import DataError
 
+#: metrics whose value is a share, a rate or an area: their intervals are kept inside [0, 1]
+UNIT_METRICS = {"exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "samples_f1", "map", "accuracy",
+                "acc_even", "acc_odd", "presence_acc", "presence_auc", "empty_fpr", "empty_mean_p", "hamming_loss",
+                "diverged"}
+UNIT_SUFFIXES = ("_precision", "_recall", "_f1", "_f1_tuned")
+#: metrics that cannot be negative but have no upper bound
+NONNEGATIVE_METRICS = {"kp_error_px", "kp_error_norm", "skipped_images"}
+_TAGGING = tuple(f"{a}_{m}" for a in ("micro", "macro", "samples") for m in ("precision", "recall", "f1"))
+#: what each experiment's evaluation writes (claims may name only these), besides :data:`RUN_METRICS`
+EXPERIMENT_METRICS = {
+    "mosaic": ("exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map"),
+    "masked": ("accuracy", "acc_even", "acc_odd"),
+    "complementary": ("accuracy",),
+    "landmark": ("presence_acc", "presence_auc", "empty_fpr", "empty_mean_p", "kp_error_norm", "kp_error_px"),
+    "tagging": (*_TAGGING, "map", "hamming_loss", "exact_match", "micro_f1_tuned", "macro_f1_tuned",
+                "samples_f1_tuned", "skipped_images"),
+}
+#: name patterns of metrics an experiment writes per class or per Grad-CAM setting
+EXPERIMENT_METRIC_PREFIXES = {"complementary": ("accuracy_", "cam_")}
+#: every run's: the last epoch's training loss (from history.csv) and, where NaN is recorded, divergence
+RUN_METRICS = ("final_loss", "diverged")
+
+
+def produces_metric(experiment: str, metric: str) -> bool:
+    """Whether ``experiment``'s evaluation writes ``metric``."""
+    return (metric in RUN_METRICS or metric in EXPERIMENT_METRICS.get(experiment, ())
+            or metric.startswith(EXPERIMENT_METRIC_PREFIXES.get(experiment, ())))
+
+
+def metric_bounds(metric: str) -> tuple[float, float]:
+    """The range ``metric`` can take: (0, 1) for shares and areas, (0, inf) for errors and counts, otherwise
+    unbounded (a training loss such as the unbiased risk estimator's can be negative)."""
+    if metric.startswith("cam_spearman"):
+        return (-1.0, 1.0)
+    if metric in UNIT_METRICS or metric.startswith(("accuracy_", "cam_")) or metric.endswith(UNIT_SUFFIXES):
+        return (0.0, 1.0)
+    if metric in NONNEGATIVE_METRICS:
+        return (0.0, float("inf"))
+    return (float("-inf"), float("inf"))
+
 
 def _check_multilabel(y_true: np.ndarray, y_prob: np.ndarray) -> None:
     if y_true.shape != y_prob.shape or y_true.ndim != 2:
@@ -161,9 +201,11 @@ def prob_columns(predictions: pd.DataFrame) -> list[str]:
 
 
 def evaluate_predictions(
-    predictions: pd.DataFrame, experiment: str, variant: str, seed: int, threshold: float = 0.5
+    predictions: pd.DataFrame, experiment: str, variant: str, seed: int, threshold: float = 0.5,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The long metrics table (experiment, variant, seed, split, metric, value) of one run."""
+    """The long metrics table (experiment, variant, seed, split, metric, value) of one run; with the run's
+    ``history``, also its last epoch's training loss (``final_loss``, split ``train``)."""
     rows = []
     probs_cols = prob_columns(predictions)
     tag_cols = [c.replace("p_", "tag_", 1) for c in probs_cols]
@@ -201,6 +243,8 @@ def evaluate_predictions(
         if "diverged" in part:
             values["diverged"] = float(part["diverged"].any())
         rows += [{"split": split, "metric": m, "value": v} for m, v in values.items()]
+    if history is not None and len(history) and "loss" in history:
+        rows.append({"split": "train", "metric": "final_loss", "value": float(history["loss"].iloc[-1])})
     table = pd.DataFrame(rows)
     table.insert(0, "experiment", experiment)
     table.insert(1, "variant", variant)
@@ -209,20 +253,18 @@ def evaluate_predictions(
 
 
 def summarise(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean, sample std and a Student-t confidence interval over seeds, per (experiment, variant, split,
-    metric). With one seed the interval collapses to the mean and std is NaN."""
-    from scipy import stats
+    """Mean, sample std and the Student-t interval over seeds (:func:`labelbench.stats.mean_interval`, kept
+    inside the range the metric can take), per (experiment, variant, split, metric). With one seed the interval
+    is NaN: one run says nothing about the spread."""
+    from labelbench.stats import mean_interval
 
-    def agg(values: pd.Series) -> pd.Series:
-        v = values.dropna().to_numpy(np.float64)
-        n = len(v)
-        mean = float(v.mean()) if n else float("nan")
-        std = float(v.std(ddof=1)) if n > 1 else float("nan")
-        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n)) if n > 1 else 0.0
-        return pd.Series({"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half, "n_seeds": n})
+    def agg(part: pd.DataFrame) -> pd.Series:
+        est = mean_interval(part["value"], confidence, metric_bounds(part.name[-1]))
+        return pd.Series({"mean": est.mean, "std": est.sd, "ci_low": est.low, "ci_high": est.high,
+                          "n_seeds": est.n})
 
     keys = ["experiment", "variant", "split", "metric"]
-    out = metrics.groupby(keys, sort=False)["value"].apply(agg).unstack().reset_index()
+    out = metrics.groupby(keys, sort=False)[["value"]].apply(agg).reset_index()
     out["n_seeds"] = out["n_seeds"].astype(int)
     return out[[*keys, "mean", "std", "ci_low", "ci_high", "n_seeds"]]
 
@@ -244,3 +286,24 @@ def per_tag_summary(prediction_files: list[str], threshold: float = 0.5, split: 
         support=("support", "mean"), frequency=("frequency", "mean"), ap=("ap", "mean"), f1=("f1", "mean"),
         f1_std=("f1", "std"), n_seeds=("seed", "nunique")).reset_index()
     return out
+
+
+def cam_observations(images: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """Per-seed means of the per-image Grad-CAM table (``gradcam_images.parquet``) in the long metrics shape:
+    metric ``cam_<measure>_<depth>_<target>`` (e.g. ``cam_spearman_deep_predicted``, the Spearman agreement of a
+    variant's map with the ordinary model's at the deep layer, for each model's predicted class), split test,
+    variant = the model the row describes."""
+    measures = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "pointing")}
+    frames = []
+    for kind, cols in measures.items():
+        part = images[images["kind"] == kind]
+        for col in cols:
+            if col not in part or not len(part):
+                continue
+            means = part.groupby(["model", "seed", "depth", "target"])[col].mean().reset_index()
+            frames.append(pd.DataFrame({
+                "experiment": experiment, "variant": means["model"], "seed": means["seed"].astype(int),
+                "split": "test", "metric": "cam_" + col + "_" + means["depth"] + "_" + means["target"],
+                "value": means[col].astype(float)}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["experiment", "variant", "seed", "split", "metric", "value"])

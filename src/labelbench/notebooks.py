@@ -26,11 +26,14 @@ class NotebookCellError(LabelbenchError):
 
 def load_experiment(results: str | os.PathLike, experiment: str) -> dict[str, pd.DataFrame]:
     """The experiment's tables: ``summary`` (one row per variant, split, metric), ``metrics`` (long, one row per
-    run and metric) and ``history`` (one row per run and epoch)."""
+    run and metric), ``history`` (one row per run and epoch) and ``claims`` (the decided claims, ``claims.csv``)."""
+    from labelbench.claims import read_claims
+
     root = Path(results) / experiment
     histories = sorted(root.glob("*/*/history.csv"))
     return {
         "summary": pd.read_csv(root / "summary.csv"),
+        "claims": read_claims([root / "claims.csv"] if (root / "claims.csv").exists() else []),
         "metrics": pd.read_parquet(root / "metrics.parquet"),
         "history": pd.concat([pd.read_csv(p) for p in histories], ignore_index=True) if histories else pd.DataFrame(),
     }

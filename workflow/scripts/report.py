@@ -9,10 +9,10 @@ build_report(
     config=p.config,
     facts=facts,
     summaries=dict(zip(p.experiments, snakemake.input.summaries, strict=True)),
+    claims=list(snakemake.input.claims),
     figures=list(snakemake.input.figures),
     tables=list(snakemake.input.tables),
     out_html=snakemake.output.html,
     out_claims=snakemake.output.claims,
     notebooks=dict(zip(p.experiments, snakemake.input.notebooks, strict=True)),
-    landmark_speed=snakemake.input.speed[0] if snakemake.input.speed else None,
 )

@@ -1,0 +1,296 @@
+"""The sources' claims, decided on this run's numbers: one :class:`Verdict` per claim, from which the claims table,
+``claims.csv``, the report's summary and its sentences are all rendered (so none of them can contradict another).
+
+A claim is data in the config (``experiments.<name>.claims``, schema in ``workflow/schemas/config.schema.yaml``),
+of one of four kinds:
+
+* ``effect`` — a difference between two sides (variant, metric, split), paired by seed: ``greater``, ``smaller``
+  (optionally by at least ``margin``) or ``equal`` within ``margin``;
+* ``value`` — an absolute figure within ``tolerance``; judged only where the run uses the data and settings the
+  figure was measured on (``scope``), otherwise shown with the verdict *out of scope*;
+* ``exact`` — a number from a source's own worked example, recomputed by our code on the source's inputs
+  (``worked_examples.json``, written by a Keras job) and compared within ``tolerance``;
+* ``speed`` — a ratio of step times measured side by side (``speed.json``), per round, against a bound.
+
+The statistics (intervals, tests, power) are :mod:`labelbench.stats`'. No deep-learning framework is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labelbench import stats
+from labelbench.metrics import metric_bounds
+
+COLUMNS = ["claim_id", "experiment", "kind", "claim", "source", "source_value", "ours", "ci_low", "ci_high",
+           "n_seeds", "verdict", "seeds_needed", "rule", "quantity", "region", "detail", "sentence"]
+KINDS = ("effect", "value", "exact", "speed")
+INTERVAL = f"{100 * (1 - 2 * stats.ALPHA):.0f} %"
+
+
+@dataclass
+class Verdict:
+    """A claim decided: what was measured, its interval, the verdict, and the rule that gave it."""
+
+    claim_id: str
+    experiment: str
+    kind: str
+    claim: str
+    source: str
+    source_value: float
+    ours: float
+    ci_low: float
+    ci_high: float
+    n_seeds: float
+    verdict: str
+    seeds_needed: float
+    rule: str
+    quantity: str
+    region: str
+    detail: str = ""
+    explanation: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sentence(self) -> str:
+        """One sentence stating the verdict and the numbers behind it (the report's and the notebooks' prose)."""
+        num = _exact_num if self.kind == "exact" else _num
+        unit = "rounds" if self.kind == "speed" else "seeds"
+        ours = num(self.ours)
+        if not math.isnan(self.ci_low):
+            ours += f" ({INTERVAL} interval {num(self.ci_low)} to {num(self.ci_high)}, {int(self.n_seeds)} {unit})"
+        elif not math.isnan(self.n_seeds):
+            ours += f" ({int(self.n_seeds)} {unit[:-1] if self.n_seeds == 1 else unit}, no interval)"
+        theirs = "" if math.isnan(self.source_value) else f"; the source: {num(self.source_value)}"
+        head = f"{self.claim} — {self.verdict}: {self.quantity} = {ours}, claimed {self.region}{theirs}."
+        if self.verdict == stats.INCONCLUSIVE:
+            need = self.seeds_needed
+            if math.isnan(need):
+                head += f" One value gives no spread to judge by; run at least 2 {unit}."
+            elif math.isinf(need):
+                head += f" No affordable number of {unit} (over {stats.MAX_SEEDS}) would likely decide it."
+            else:
+                head += f" About {int(need)} {unit} would likely decide it."
+        if self.detail:
+            head += f" {self.detail}"
+        return head
+
+    def record(self) -> dict:
+        row = asdict(self)
+        row.pop("explanation")
+        row.pop("extra")
+        row["sentence"] = self.sentence
+        return {c: row[c] for c in COLUMNS}
+
+
+def _num(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    x = x + 0.0  # no "-0.000"
+    if x != 0 and (abs(x) < 0.001 or abs(x) >= 1000):
+        return f"{x:.4g}"
+    return f"{x:.3f}" if abs(x) >= 0.1 or x == 0 else f"{x:.4f}"
+
+
+def _exact_num(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.8g}"
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+
+def side_label(side: dict) -> str:
+    split = "" if side.get("split", "test") == "test" else f" ({side['split']})"
+    return f"{side['variant']} {side['metric']}{split}"
+
+
+def resolve_sides(claim: dict) -> tuple[dict, dict]:
+    """The two sides of an effect claim, ``b`` inheriting what it does not name from ``a`` (split: test)."""
+    a = {"split": "test", **claim["a"]}
+    b = {**a, **claim["b"]}
+    return a, b
+
+
+def per_seed(observations: pd.DataFrame, side: dict) -> pd.Series:
+    """Per-seed values of one side (index: seed)."""
+    hit = observations[(observations["variant"] == side["variant"]) & (observations["metric"] == side["metric"])
+                       & (observations["split"] == side.get("split", "test"))]
+    return hit.set_index("seed")["value"].astype(float).sort_index()
+
+
+def dataset_lineage(config: dict, dataset: str) -> list[str]:
+    """Sources a dataset is built from, itself first (a mosaic names its tiles' source too)."""
+    spec = config["datasets"][dataset]
+    chain = [spec["source"]]
+    if spec["source"] == "mosaic":
+        chain += dataset_lineage(config, spec["tiles"])
+    return chain
+
+
+def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
+    """Why a value claim's figure does not apply to this run ("" when it does): its ``scope`` names the data
+    (dataset sources) and the settings (``training``/``model`` keys) the figure was measured with."""
+    scope = claim.get("scope", {})
+    exp = config["experiments"][experiment]
+    variant = exp["variants"].get(claim["variant"], {})
+    dataset = variant.get("dataset") or exp["dataset"]
+    reasons = []
+    if scope.get("data"):
+        lineage = dataset_lineage(config, dataset)
+        if not set(lineage) & set(scope["data"]):
+            reasons.append(f"the figure is on {' or '.join(scope['data'])}; this run's data is "
+                           f"{dataset} ({' from '.join(lineage)})")
+    for section in ("training", "model"):
+        for key, want in scope.get(section, {}).items():
+            have = exp.get(section, {}).get(key)
+            if have != want:
+                reasons.append(f"{section}.{key} is {have!r} here, {want!r} in the source")
+    return "; ".join(reasons)
+
+
+# --------------------------------------------------------------------------------------------- deciding
+
+
+def _effect(claim: dict, experiment: str, observations: pd.DataFrame) -> Verdict:
+    a, b = resolve_sides(claim)
+    va, vb = per_seed(observations, a), per_seed(observations, b)
+    paired = pd.concat([va.rename("a"), vb.rename("b")], axis=1).dropna()
+    diffs = (paired["a"] - paired["b"]).to_numpy()
+    lo_a, hi_a = metric_bounds(a["metric"])
+    lo_b, hi_b = metric_bounds(b["metric"])
+    est = stats.verdict_interval(diffs, bounds=(lo_a - hi_b, hi_a - lo_b))
+    margin = float(claim.get("margin", 0.0))
+    direction = claim["direction"]
+    region = {"greater": stats.Region.greater(margin), "smaller": stats.Region.smaller(-margin if margin else 0.0),
+              "equal": stats.Region.within(-margin, margin)}[direction]
+    verdict = stats.decide(est.low, est.high, region) if est.n else stats.INCONCLUSIVE
+    quantity = f"{side_label(a)} − {side_label(b)}"
+    test = "TOST (two one-sided paired t-tests)" if direction == "equal" else "one-sided paired t-test"
+    return Verdict(
+        claim_id=claim["id"], experiment=experiment, kind="effect", claim=claim["claim"], source=claim["source"],
+        source_value=float(claim.get("source_value", math.nan)), ours=est.mean, ci_low=est.low, ci_high=est.high,
+        n_seeds=est.n, verdict=verdict,
+        seeds_needed=stats.seeds_needed(est, region) if verdict == stats.INCONCLUSIVE else math.nan,
+        rule=f"{test} at 5 %: the {INTERVAL} interval of the per-seed difference {region.describe()}",
+        quantity=quantity, region=region.describe(_num),
+        detail="" if est.n else "No seed has both sides.", explanation=claim.get("explanation", ""),
+        extra={"a": a, "b": b, "differences": diffs.tolist()})
+
+
+def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dict) -> Verdict:
+    side = {"split": "test", **{k: claim[k] for k in ("variant", "metric", "split") if k in claim}}
+    values = per_seed(observations, side).dropna().to_numpy()
+    est = stats.verdict_interval(values, bounds=metric_bounds(side["metric"]))
+    tol, target = float(claim["tolerance"]), float(claim["source_value"])
+    region = stats.Region.within(target - tol, target + tol)
+    why_not = out_of_scope(claim, config, experiment)
+    if why_not:
+        verdict, detail, need = stats.OUT_OF_SCOPE, f"Out of scope: {why_not}.", math.nan
+    else:
+        verdict = stats.decide(est.low, est.high, region) if est.n else stats.INCONCLUSIVE
+        detail = "" if est.n else "No seed has this value."
+        need = stats.seeds_needed(est, region) if verdict == stats.INCONCLUSIVE else math.nan
+    return Verdict(
+        claim_id=claim["id"], experiment=experiment, kind="value", claim=claim["claim"], source=claim["source"],
+        source_value=target, ours=est.mean, ci_low=est.low, ci_high=est.high, n_seeds=est.n, verdict=verdict,
+        seeds_needed=need,
+        rule=f"equivalence (TOST, one-sample t at 5 %): the {INTERVAL} interval of the mean within ±{tol:g} of the "
+             "source's value, judged only on the source's data and settings",
+        quantity=side_label(side), region=region.describe(_num), detail=detail,
+        explanation=claim.get("explanation", ""))
+
+
+def _exact(claim: dict, experiment: str, examples: dict) -> Verdict:
+    target, tol = float(claim["source_value"]), float(claim["tolerance"])
+    region = stats.Region.within(target - tol, target + tol)
+    ours = float(examples[claim["id"]]) if claim["id"] in examples else math.nan
+    if math.isnan(ours):
+        verdict, detail = stats.INCONCLUSIVE, "Not computed (no worked_examples.json entry)."
+    else:
+        verdict, detail = (stats.HOLDS if region.low <= ours <= region.high else stats.FAILS), ""
+    return Verdict(
+        claim_id=claim["id"], experiment=experiment, kind="exact", claim=claim["claim"], source=claim["source"],
+        source_value=target, ours=ours, ci_low=math.nan, ci_high=math.nan, n_seeds=math.nan, verdict=verdict,
+        seeds_needed=math.nan,
+        rule=f"recomputed by our loss code on the source's worked example; |ours − source| ≤ {tol:g}",
+        quantity=claim.get("quantity", claim["compute"]), region=region.describe(_exact_num),
+        detail=detail, explanation=claim.get("explanation", ""))
+
+
+def _speed(claim: dict, experiment: str, timings: dict | None) -> Verdict:
+    bound = float(claim["bound"])
+    rounds = (timings or {}).get("rounds_seconds", {})
+    slow, fast = rounds.get(claim["slower"], []), rounds.get(claim["faster"], [])
+    log_ratios = np.log(np.asarray(slow, float) / np.asarray(fast, float)) if slow and fast else np.array([])
+    log_est = stats.verdict_interval(log_ratios)
+    region_log = stats.Region.greater(math.log(bound))
+    verdict = stats.decide(log_est.low, log_est.high, region_log) if log_est.n else stats.INCONCLUSIVE
+    device = (timings or {}).get("device", "?")
+    detail = (f"Measured on {device}, batch {timings.get('batch')}, {timings.get('steps')} steps a round."
+              if timings else "No timings.")
+    return Verdict(
+        claim_id=claim["id"], experiment=experiment, kind="speed", claim=claim["claim"], source=claim["source"],
+        source_value=float(claim.get("source_value", math.nan)), ours=math.exp(log_est.mean),
+        ci_low=math.exp(log_est.low), ci_high=math.exp(log_est.high), n_seeds=log_est.n, verdict=verdict,
+        seeds_needed=stats.seeds_needed(log_est, region_log) if verdict == stats.INCONCLUSIVE else math.nan,
+        rule=f"one-sided t-test at 5 % on the per-round log step-time ratio (rounds alternate the order): the "
+             f"{INTERVAL} interval of the ratio > {bound:g}",
+        quantity=f"step time {claim['slower']} / {claim['faster']}", region=f"> {bound:g}", detail=detail,
+        explanation=claim.get("explanation", ""))
+
+
+def evaluate_claims(experiment: str, config: dict, observations: pd.DataFrame, examples: dict | None = None,
+                    timings: dict | None = None) -> list[Verdict]:
+    """Every claim of ``experiment`` decided. ``observations`` is the long per-run table (variant, seed, split,
+    metric, value); ``examples`` maps exact claims' ids to our recomputed numbers; ``timings`` is speed.json."""
+    out = []
+    for claim in config["experiments"][experiment].get("claims", []):
+        kind = claim["kind"]
+        if kind == "effect":
+            out.append(_effect(claim, experiment, observations))
+        elif kind == "value":
+            out.append(_value(claim, experiment, observations, config))
+        elif kind == "exact":
+            out.append(_exact(claim, experiment, examples or {}))
+        elif kind == "speed":
+            out.append(_speed(claim, experiment, timings))
+        else:  # the schema allows only KINDS
+            raise ValueError(f"claim {claim.get('id')!r}: unknown kind {kind!r}; expected one of {KINDS}")
+    return out
+
+
+def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
+    return pd.DataFrame([v.record() for v in verdicts], columns=COLUMNS)
+
+
+def write_claims(experiment: str, config: dict, metrics: str | Path, out_csv: str | Path,
+                 cam: str | None = None, examples: str | None = None, timings: str | None = None) -> pd.DataFrame:
+    """The claims job: decide ``experiment``'s claims from its per-run metrics (and, where its claims need them,
+    the per-image Grad-CAM table, the recomputed worked examples and the step timings) and write the table."""
+    from labelbench.io import write_table
+    from labelbench.metrics import cam_observations
+
+    observations = pd.read_parquet(metrics)
+    if cam:
+        observations = pd.concat([observations, cam_observations(pd.read_parquet(cam), experiment)],
+                                 ignore_index=True)
+    ex = json.loads(Path(examples).read_text()) if examples else None
+    tm = json.loads(Path(timings).read_text()) if timings else None
+    table = verdict_table(evaluate_claims(experiment, config, observations, ex, tm))
+    write_table(table, out_csv)
+    return table
+
+
+def read_claims(paths: list[str | Path]) -> pd.DataFrame:
+    """The claims tables of several experiments, in one frame with :data:`COLUMNS`."""
+    frames = [pd.read_csv(p) for p in paths]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    for col in ("claim", "source", "rule", "quantity", "region", "detail", "sentence"):
+        table[col] = table[col].astype(object).fillna("")
+    return table[COLUMNS]

@@ -1,0 +1,235 @@
+"""Claims decided from results: each kind's rule, the scope of value claims, and one verdict behind the CSV, the
+report's tables and its sentence."""
+
+import copy
+import json
+import math
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, run_snakemake
+
+from labelbench import stats
+from labelbench.claims import COLUMNS, evaluate_claims, write_claims
+from labelbench.metrics import summarise
+from labelbench.report import build_report
+
+DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+SMOKE = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
+
+
+def _observations(rows):
+    """Long per-run metrics from {(variant, metric, split): [value per seed]}."""
+    out = [{"experiment": "mosaic", "variant": v, "seed": s, "split": split, "metric": m, "value": x}
+           for (v, m, split), values in rows.items() for s, x in enumerate(values)]
+    return pd.DataFrame(out)
+
+
+def _claim(config, experiment, claim_id):
+    return next(c for c in config["experiments"][experiment]["claims"] if c["id"] == claim_id)
+
+
+def _only(config, experiment, *ids):
+    cfg = copy.deepcopy(config)
+    cfg["experiments"][experiment]["claims"] = [_claim(config, experiment, i) for i in ids]
+    return cfg
+
+
+def test_effect_is_decided_on_paired_differences_not_on_separate_intervals():
+    # bce is above cce in every seed by about 0.05, while the seeds themselves spread by 0.3: separate intervals
+    # overlap, paired differences do not
+    base = np.array([0.3, 0.6, 0.45, 0.75])
+    obs = _observations({("bce", "exact_match", "test"): base + 0.05 + [0.0, 0.01, -0.01, 0.0],
+                         ("cce", "exact_match", "test"): base})
+    (v,) = evaluate_claims("mosaic", _only(DEFAULT, "mosaic", "bce_beats_cce_exact_match"), obs)
+    assert v.verdict == stats.HOLDS and v.n_seeds == 4
+    assert v.ours == pytest.approx(0.05) and 0 < v.ci_low < 0.05 < v.ci_high
+    assert "holds: bce exact_match − cce exact_match = 0.0500" in v.sentence and "4 seeds" in v.sentence
+
+
+def test_effect_the_other_way_does_not_hold_and_a_noisy_one_is_inconclusive_with_seeds_needed():
+    cfg = _only(DEFAULT, "mosaic", "bce_beats_cce_exact_match")
+    against = _observations({("bce", "exact_match", "test"): [0.2, 0.25, 0.22],
+                             ("cce", "exact_match", "test"): [0.4, 0.45, 0.41]})
+    assert evaluate_claims("mosaic", cfg, against)[0].verdict == stats.FAILS
+    noisy = _observations({("bce", "exact_match", "test"): [0.5, 0.3, 0.6],
+                           ("cce", "exact_match", "test"): [0.4, 0.35, 0.45]})
+    (v,) = evaluate_claims("mosaic", cfg, noisy)
+    assert v.verdict == stats.INCONCLUSIVE and v.seeds_needed > 3
+    assert f"About {int(v.seeds_needed)} seeds would likely decide it." in v.sentence
+
+
+def test_equal_within_a_margin_is_tost():
+    cfg = _only(DEFAULT, "complementary", "scl_nl_close_to_ordinary")
+    obs = _observations({("scl_nl", "accuracy", "test"): [0.97, 0.98, 0.96, 0.97],
+                         ("ordinary", "accuracy", "test"): [0.99, 0.99, 0.98, 0.99]})
+    (v,) = evaluate_claims("complementary", cfg, obs)
+    assert v.verdict == stats.HOLDS and v.region == "in [-0.0500, 0.0500]"
+    far = _observations({("scl_nl", "accuracy", "test"): [0.45, 0.5, 0.41],
+                         ("ordinary", "accuracy", "test"): [0.99, 0.99, 0.98]})
+    assert evaluate_claims("complementary", cfg, far)[0].verdict == stats.FAILS
+
+
+def test_value_claims_are_out_of_scope_on_stand_in_data_and_judged_on_the_sources():
+    cfg = _only(DEFAULT, "mosaic", "bce_exact_match_value")
+    obs = _observations({("bce", "exact_match", "test"): [0.50, 0.49, 0.495]})
+    (v,) = evaluate_claims("mosaic", cfg, obs)
+    assert v.verdict == stats.OUT_OF_SCOPE and math.isnan(v.seeds_needed)
+    assert "the figure is on cifar10; this run's data is mosaic_shapes (mosaic from shapes)" in v.detail
+    assert "training.epochs is 4 here, 1 in the source" in v.detail
+    paper = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
+    (judged,) = evaluate_claims("mosaic", _only(paper, "mosaic", "bce_exact_match_value"), obs)
+    assert judged.verdict == stats.HOLDS and not judged.detail
+    off = _observations({("bce", "exact_match", "test"): [0.30, 0.31, 0.29]})
+    assert evaluate_claims("mosaic", _only(paper, "mosaic", "bce_exact_match_value"), off)[0].verdict == stats.FAILS
+
+
+def test_exact_claims_compare_our_recomputation_with_the_printed_value():
+    cfg = _only(DEFAULT, "landmark", "rank1_scalar", "rank1_bce_per_sample_1")
+    verdicts = evaluate_claims("landmark", cfg, _observations({}),
+                               examples={"rank1_scalar": 0.2283930182, "rank1_bce_per_sample_1": 0.2241})
+    assert [v.verdict for v in verdicts] == [stats.HOLDS, stats.FAILS]
+    assert "rank1_scalar" in verdicts[0].claim_id and "0.22839302" in verdicts[0].sentence
+
+
+def test_speed_is_the_per_round_ratio_against_the_bound():
+    cfg = _only(DEFAULT, "landmark", "fix_is_faster")
+    rounds = {"landmark_masked": [1.0, 1.02, 0.98, 1.01, 0.99, 1.0],
+              "landmark_rank1_bug": [1.01, 1.01, 1.0, 1.0, 1.0, 1.02]}
+    timings = {"rounds_seconds": rounds, "device": "cpu", "batch": 64, "steps": 40}
+    (v,) = evaluate_claims("landmark", cfg, _observations({}), timings=timings)
+    assert v.verdict == stats.FAILS and v.ci_high < 1.1 and v.n_seeds == 6
+    assert "6 rounds" in v.sentence and "Measured on cpu, batch 64, 40 steps a round." in v.sentence
+    faster = {**timings, "rounds_seconds": {"landmark_masked": rounds["landmark_masked"],
+                                            "landmark_rank1_bug": [1.2 * t for t in rounds["landmark_masked"]]}}
+    assert evaluate_claims("landmark", cfg, _observations({}), timings=faster)[0].verdict == stats.HOLDS
+
+
+def test_the_landmark_worked_example_is_recomputed_by_our_loss_code():
+    from labelbench.keras.worked_examples import compute_all
+
+    claims = [c for c in DEFAULT["experiments"]["landmark"]["claims"] if c["kind"] == "exact"]
+    ours = compute_all(claims)
+    verdicts = evaluate_claims("landmark", _only(DEFAULT, "landmark", *ours), _observations({}), examples=ours)
+    assert len(verdicts) == 8 and all(v.verdict == stats.HOLDS for v in verdicts)
+
+
+class _Text(HTMLParser):
+    """Text of every element with an id, and the rows of every table with an id."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.text, self.rows, self.table, self.row = [], {}, {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        ident = dict(attrs).get("id")
+        self.stack.append(ident)
+        if ident:
+            self.text[ident] = ""
+        if tag == "table" and ident:
+            self.table, self.rows[ident] = ident, []
+        if tag == "tr" and self.table:
+            self.row = []
+            self.rows[self.table].append(self.row)
+        if tag in ("td", "th") and self.row is not None:
+            self.row.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.table = None
+        self.stack.pop() if self.stack else None
+
+    def handle_data(self, data):
+        for ident in self.stack:
+            if ident:
+                self.text[ident] += data
+        if self.row is not None and self.row and self.table:
+            self.row[-1] += data
+
+
+def _results_folder(root, bce, cce):
+    metrics = _observations({("bce", "exact_match", "test"): bce, ("cce", "exact_match", "test"): cce})
+    (root / "mosaic").mkdir(parents=True)
+    metrics.to_parquet(root / "mosaic/metrics.parquet")
+    summarise(metrics).to_csv(root / "mosaic/summary.csv", index=False)
+    return root
+
+
+@pytest.mark.parametrize("bce, cce, verdict", [
+    ([0.6, 0.7, 0.65, 0.72], [0.4, 0.45, 0.41, 0.5], stats.HOLDS),
+    ([0.3, 0.32, 0.35, 0.3], [0.4, 0.45, 0.41, 0.5], stats.FAILS),
+])
+def test_csv_table_summary_and_sentence_read_one_verdict(tmp_path, bce, cce, verdict):
+    cfg = _only(DEFAULT, "mosaic", "bce_beats_cce_exact_match")
+    cfg["experiments"] = {"mosaic": cfg["experiments"]["mosaic"]}
+    root = _results_folder(tmp_path / "results", bce, cce)
+    write_claims("mosaic", cfg, root / "mosaic/metrics.parquet", root / "mosaic/claims.csv")
+    facts = {"config_files": ["x.yaml"], "config_hash": "0", "config_name": "test", "hardware": "", "python": "",
+             "versions": {}, "commit": "", "datasets": [], "jobs": [], "total_job_seconds": 0.0}
+    build_report(cfg, facts, {"mosaic": str(root / "mosaic/summary.csv")}, [str(root / "mosaic/claims.csv")],
+                 [], [], str(root / "report/index.html"), str(root / "report/claims.csv"))
+    csv = pd.read_csv(root / "report/claims.csv")
+    assert list(csv.columns) == COLUMNS and csv["verdict"].tolist() == [verdict]
+    page = _Text()
+    page.feed((root / "report/index.html").read_text())
+    summary_row = page.rows["verdict-summary"][1]
+    table_row = page.rows["claims-table"][1]
+    assert summary_row[5] == verdict and table_row[11] == verdict
+    sentence = page.text["claim-bce_beats_cce_exact_match"]
+    assert f"— {verdict}:" in sentence and sentence.strip().startswith(verdict)
+    assert csv["sentence"].iloc[0] in " ".join(sentence.split())
+    other = stats.FAILS if verdict == stats.HOLDS else stats.HOLDS
+    assert f"— {other}:" not in page.text["verdicts"] + page.text["claims"] + sentence
+
+
+def test_claims_job_reads_worked_examples_and_timings(tmp_path):
+    cfg = _only(DEFAULT, "landmark", "rank1_scalar", "fix_is_faster")
+    obs = _observations({})
+    obs.to_parquet(tmp_path / "metrics.parquet")
+    (tmp_path / "examples.json").write_text(json.dumps({"rank1_scalar": 0.228393}))
+    (tmp_path / "speed.json").write_text(json.dumps({"rounds_seconds": {"landmark_masked": [1, 1.1, 0.9],
+                                                                        "landmark_rank1_bug": [1, 1.1, 0.9]},
+                                                     "device": "cpu", "batch": 8, "steps": 2}))
+    table = write_claims("landmark", cfg, tmp_path / "metrics.parquet", tmp_path / "claims.csv",
+                         examples=str(tmp_path / "examples.json"), timings=str(tmp_path / "speed.json"))
+    assert table.set_index("claim_id")["verdict"].to_dict() == {"rank1_scalar": stats.HOLDS,
+                                                                 "fix_is_faster": stats.FAILS}
+
+
+BAD_CLAIMS = [
+    ("mosaic", {"id": "x", "kind": "effect", "claim": "c", "source": "s", "a": {"variant": "bcee", "metric":
+                "exact_match"}, "b": {"variant": "cce"}, "direction": "greater"},
+     ["experiments.mosaic.claims[3].a.variant: 'bcee' is not a variant of mosaic", "expected one of"]),
+    ("mosaic", {"id": "x", "kind": "effect", "claim": "c", "source": "s", "a": {"variant": "bce", "metric":
+                "accuracy"}, "b": {"variant": "cce"}, "direction": "greater"},
+     ["experiments.mosaic.claims[3].a.metric: mosaic writes no metric 'accuracy'", "'exact_match'"]),
+    ("tagging", {"id": "x", "kind": "effect", "claim": "c", "source": "s", "a": {"variant": "bce", "metric":
+                 "macro_f1", "split": "train"}, "b": {"metric": "micro_f1"}, "direction": "smaller"},
+     ["experiments.tagging.claims[1].a.split: tagging writes 'macro_f1' for no split 'train'", "['test', 'val']"]),
+    ("masked", {"id": "bce_beats_cce_exact_match", "kind": "effect", "claim": "c", "source": "s",
+                "a": {"variant": "mask_odd", "metric": "acc_even"}, "b": {"metric": "acc_odd"}, "direction": "equal"},
+     ["'bce_beats_cce_exact_match' is also the id of experiments.mosaic.claims[0]"]),
+    ("masked", {"id": "x", "kind": "value", "claim": "c", "source": "s", "variant": "mask_odd", "metric": "acc_odd",
+                "source_value": 0.9, "tolerance": 0.1, "scope": {"data": ["imagenet"]}}, ["'imagenet' is not one of"]),
+    ("masked", {"id": "x", "kind": "effect", "claim": "c", "source": "s", "a": {"variant": "mask_odd",
+                "metric": "acc_odd"}, "b": {"variant": "no_mask"}, "direction": "bigger"},
+     ["'bigger' is not one of ['greater', 'smaller', 'equal']"]),
+    ("mosaic", {"id": "x", "kind": "guess", "claim": "c", "source": "s"}, ["'guess' is not one of"]),
+]
+
+
+@pytest.mark.parametrize("experiment, claim, fragments", BAD_CLAIMS, ids=[c[1]["id"] + "-" + c[2][0][:40]
+                                                                          for c in BAD_CLAIMS])
+def test_a_claim_naming_what_the_experiment_does_not_produce_is_refused_at_start_up(workdir, experiment, claim,
+                                                                                    fragments):
+    cfg = copy.deepcopy(SMOKE)
+    cfg["experiments"][experiment].setdefault("claims", []).append(claim)
+    (workdir / "bad.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = run_snakemake(workdir, "--configfile", str(workdir / "bad.yaml"), "-n", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    for fragment in fragments:
+        assert fragment in out, f"expected {fragment!r} in:\n{out[-3000:]}"
