@@ -119,8 +119,10 @@ def study_table(models: dict[str, dict[int, str]], reference: str, dataset_dir: 
 
 
 def summarise_study(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean and a t-interval over images and seeds per (kind, model, depth, target, metric)."""
-    from scipy import stats
+    """Mean and a t-interval over images and seeds per (kind, model, depth, target, metric), kept inside each
+    measure's range (:func:`labelbench.stats.mean_interval`: Spearman in [-1, 1], the others in [0, 1])."""
+    from labelbench.metrics import metric_bounds
+    from labelbench.stats import mean_interval
 
     metrics = {"agreement": ["spearman", "iou_top20"], "localisation": ["mass_in_mask", "mask_share", "pointing"]}
     value_cols = [c for cols in metrics.values() for c in cols if c in table]
@@ -128,16 +130,13 @@ def summarise_study(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
                       var_name="metric")
     long = long[[m in metrics[k] for k, m in zip(long["kind"], long["metric"], strict=True)]]
 
-    def agg(v):  # flat maps give NaN; a group of only flat maps stays in the table with n = 0
-        v = v.dropna().to_numpy(float)
-        if not len(v):
-            return pd.Series({"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0})
-        n, mean = len(v), float(v.mean())
-        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
-        return pd.Series({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n})
+    def agg(part):  # flat maps give NaN; a group of only flat maps stays in the table with n = 0
+        est = mean_interval(part["value"], confidence, metric_bounds(f"cam_{part.name[-1]}"))
+        low, high = (est.mean, est.mean) if est.n == 1 else (est.low, est.high)
+        return pd.Series({"mean": est.mean, "ci_low": low, "ci_high": high, "n": est.n})
 
-    out = long.groupby(["kind", "model", "depth", "target", "metric"], sort=False)["value"].apply(agg).unstack()
-    return out.reset_index()
+    keys = ["kind", "model", "depth", "target", "metric"]
+    return long.groupby(keys, sort=False)[["value"]].apply(agg).reset_index()
 
 
 def grid_figure(ordinary: str, other: str, dataset_dir: str, layer: str, depth: str, which: str, n_per_class: int,
