@@ -50,3 +50,14 @@ def test_complementary_losses_are_the_targets_module_s():
 
     assert targets.COMPLEMENTARY_LOSSES == R.COMPLEMENTARY_LOSSES
     assert {n for n, kind in R.KERAS_LOSS_TARGETS.items() if kind == "complementary"} == set(R.COMPLEMENTARY_LOSSES)
+
+
+def test_what_the_workflow_imports_at_start_up_loads_no_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys, labelbench.config, labelbench.config_check, labelbench.datasets.build, "
+            "labelbench.datasets.real, labelbench.datasets.store; "
+            "print(sorted(m for m in ('torch', 'tensorflow', 'keras', 'jax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
