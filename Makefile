@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
+	$(BIN)/python -m labelbench.config_check $(CONFIG)
 	$(BIN)/snakemake --profile profiles/default --configfile $(CONFIG) --cores all --resources gpu=1
 	@echo
 	@echo "Report: $(CURDIR)/results/report/index.html (claims table: results/report/claims.csv)."

@@ -1,8 +1,15 @@
 # labelbench: how the structure of the labels decides the output layer, the loss and the metrics.
 # This file is a table of contents; helpers live in rules/common.smk, logic in src/labelbench/.
+from labelbench.config_check import check_config_files
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+# Snakemake keeps the last of two equal keys without a word and drops a YAML error's position: read the config
+# files strictly first (a syntax error in a --configfile stops Snakemake before this line; `make run` checks it).
+check_config_files(
+    workflow.config_settings.configfiles or ["config.yaml"], missing_ok=True
+)
 
 
 # config.yaml is the default; a --configfile given on the command line replaces it rather than being

@@ -13,17 +13,28 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU_RULES = {"train_keras", "train_torch"}
 
 
 def dag(configfile: str) -> tuple[dict[int, str], list[tuple[int, int]]]:
+    """Snakemake's job graph of ``configfile``, planned in an empty folder where every relative ``path:`` the config
+    names (e.g. the paper config's NUS-WIDE copy, refused at start-up when absent) exists as an empty folder."""
     snakemake = Path(sys.executable).parent / "snakemake"
-    out = subprocess.run([str(snakemake), "--snakefile", str(ROOT / "Snakefile"), "--configfile", configfile,
-                          "--forceall", "--dag"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    config = yaml.safe_load(Path(configfile).read_text())
+    with tempfile.TemporaryDirectory() as workdir:
+        for spec in config["datasets"].values():
+            if spec.get("path") and not Path(spec["path"]).is_absolute():
+                (Path(workdir) / spec["path"]).mkdir(parents=True, exist_ok=True)
+        out = subprocess.run([str(snakemake), "--snakefile", str(ROOT / "Snakefile"), "--directory", workdir,
+                              "--configfile", str(Path(configfile).resolve()), "--forceall", "--dag"],
+                             capture_output=True, text=True, check=True, cwd=ROOT).stdout
     nodes = {int(i): label.split("\\n")[0] for i, label in re.findall(r'^\s*(\d+)\[label = "([^"]*)"', out, re.M)}
     edges = [(int(a), int(b)) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", out, re.M)]
     return nodes, edges

@@ -4,8 +4,7 @@ from pathlib import Path
 from labelbench.config import check_references
 from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
-from labelbench.datasets.store import quarantine_if_corrupt
-from snakemake.logging import logger
+from labelbench.datasets.store import dataset_change
 
 check_references(config)
 
@@ -23,6 +22,7 @@ wildcard_constraints:
     experiment="|".join(EXPERIMENTS) or "no_experiment",
     variant="[a-z0-9_]+",
     seed="[0-9]+",
+    change="[a-z0-9_]+",
 
 
 def data_dir(name):
@@ -33,12 +33,21 @@ def sidecar(name):
     return f"{data_dir(name)}/dataset.json"
 
 
-# A dataset file changed or damaged since it was written is not trusted: its sidecar is set aside so the
-# dataset is rebuilt (and everything downstream rerun) instead of failing deep inside a training job.
-for _name in DATASETS:
-    _problem = quarantine_if_corrupt(data_dir(_name))
-    if _problem:
-        logger.warning(f"dataset {_name}: {_problem}")
+def dataset_folder(wildcards):
+    return data_dir(wildcards.dataset)
+
+
+def dataset_check(wildcards):
+    """The check_dataset report a dataset's build waits for when its files' sizes or times no longer match its
+    sidecar (compared here without writing anything; the job hashes them). A new change names a new report, so the
+    build reruns and everything downstream with it; ancient(): the report's own age never triggers a rebuild.
+    """
+    change = dataset_change(data_dir(wildcards.dataset))
+    return (
+        [ancient(f"{RESULTS}/checks/data/{wildcards.dataset}/{change}.txt")]
+        if change
+        else []
+    )
 
 
 def dataset_inputs(wildcards):

@@ -15,9 +15,23 @@ rule download:
         "../workflow/scripts/download.py"
 
 
+rule check_dataset:
+    output:
+        f"{RESULTS}/checks/data/{{dataset}}/{{change}}.txt",
+    log:
+        f"{RESULTS}/logs/check_data/{{dataset}}/{{change}}.log",
+    conda:
+        SOFTWARE
+    params:
+        folder=dataset_folder,
+    script:
+        "../workflow/scripts/check_dataset.py"
+
+
 rule build_dataset:
     input:
-        dataset_inputs,
+        upstream=dataset_inputs,
+        checked=dataset_check,
     output:
         sidecar("{dataset}"),
     log:

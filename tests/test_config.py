@@ -1,10 +1,15 @@
 """The config is validated against the schema at start-up; bad configs stop with a message naming the key."""
 
 import copy
+import json
+import subprocess
+import sys
 
 import pytest
 import yaml
 from conftest import ROOT, run_snakemake
+
+from labelbench.errors import ConfigError
 
 BASE = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
 
@@ -46,6 +51,43 @@ BAD_CONFIGS = [
     (("experiments", "landmark", "dataset"), "digits", ["experiments.landmark.dataset", "expects a dataset with"]),
     (("experiments", "landmark", "variants", "masked", "weighting"), "heavy", ["'heavy' is not one of"]),
     (("datasets", "mosaic_shapes", "tiles"), "nothing", ["datasets.mosaic_shapes.tiles", "'nothing' is not a dataset"]),
+    # names checked against the registries, with the accepted names listed
+    (("experiments", "mosaic", "variants", "bce", "loss"), "bce_summ",
+     ["experiments.mosaic.variants.bce.loss", "'bce_summ' is not a registered keras loss", "'bce_sum', 'cce'"]),
+    (("experiments", "tagging", "variants", "bce", "loss"), "bce_sum",
+     ["experiments.tagging.variants.bce.loss", "not a registered torch loss", "['asl', 'bce', 'focal']"]),
+    (("experiments", "mosaic", "model", "name"), "vgg99",
+     ["experiments.mosaic.model.name", "'vgg99' is not a registered keras model", "'vgg13', 'xception'"]),
+    (("experiments", "tagging", "model", "name"), "resnet5",
+     ["experiments.tagging.model.name", "'resnet5' is not a registered torch model", "small_cnn"]),
+    (("experiments", "mosaic", "model", "widht"), 0.5,
+     ["experiments.mosaic.model", "vgg13 takes no argument(s) ['widht']", "['width', 'output_activation'"]),
+    (("experiments", "tagging", "variants", "asl", "loss_args"), {"gama_neg": 4},
+     ["experiments.tagging.variants.asl.loss_args", "asl takes no argument(s) ['gama_neg']",
+      "['gamma_pos', 'gamma_neg', 'clip', 'eps']"]),
+    (("experiments", "mosaic", "variants", "bce", "loss"), "landmark_masked",
+     ["experiments.mosaic.variants.bce.loss", "reads landmark targets, which mosaic does not build"]),
+    (("experiments", "tagging", "framework"), "keras", ["experiments.tagging.framework", "trained with 'torch'"]),
+    # experiment/dataset compatibility: task, number of classes, complementary labels
+    (("datasets", "shapes_tiles", "classes"), ["circle", "square", "star"],
+     ["datasets.mosaic_shapes.tiles", "'shapes_tiles' has 3 classes", "at least 4 classes"]),
+    (("experiments", "masked", "dataset"), "shapes_objects3",
+     ["experiments.masked.variants.mask_odd", "masked_cce expects 10 classes", "'shapes_objects3' has 3"]),
+    (("datasets", "shapes_objects3", "complementary"), _DELETE,
+     ["experiments.complementary.variants.pc_sigmoid.loss", "trains on complementary labels",
+      "dataset 'shapes_objects3' has none"]),
+    (("experiments", "complementary", "variants", "ordinary", "dataset"), "shapes_scenes",
+     ["experiments.complementary.variants.ordinary.dataset", "'shapes_scenes' has source 'shapes_scenes'",
+      "expects a dataset with source in ['shapes', 'cifar10'"]),
+    (("datasets", "shapes_objects3", "complementary"), {"num_cl": 3},
+     ["datasets.shapes_objects3.complementary.num_cl", "3 complementary labels per image", "expected 1 to 2"]),
+    (("datasets", "shapes_scenes"), {"source": "nuswide", "path": "no/such/folder"},
+     ["datasets.shapes_scenes.path", "no/such/folder does not exist", "a folder or a tar/zip archive"]),
+    (("datasets", "extra_mnist"), {"source": "mnist", "checksums": {"train-images.gz": "0" * 32}},
+     ["datasets.extra_mnist.checksums", "['train-images.gz'] are not files of source 'mnist'",
+      "'train-images-idx3-ubyte.gz'"]),
+    (("experiments", "complementary", "gradcam", "compare"), "ure",
+     ["experiments.complementary.variants", "gradcam.compare ('ure')", "'ure' is not a variant"]),
 ]
 
 
@@ -67,5 +109,89 @@ def test_defaults_are_filled_in_from_the_schema(workdir):
 
 @pytest.mark.parametrize("config", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml"])
 def test_shipped_configs_validate_and_plan(workdir, config):
+    (workdir / "data/nus_wide").mkdir(parents=True)  # the paper config's NUS-WIDE copy (path: data/nus_wide)
     proc = run_snakemake(workdir, "--configfile", str(ROOT / config), "-n", "--quiet", "rules")
     assert "train_keras" in proc.stdout + proc.stderr
+
+
+def test_the_paper_config_names_its_missing_nuswide_folder(workdir):
+    proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/paper.yaml"), "-n", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "datasets.nuswide.path: data/nus_wide does not exist" in out, out[-2000:]
+
+
+DUPLICATE_VARIANT = """\
+datasets:
+  digits: {source: digits}
+experiments:
+  masked:
+    dataset: digits
+    model: {name: mlp}
+    training: {epochs: 1}
+    variants:
+      mask_odd: {loss: masked_cce, mask: odd}
+      mask_even: {loss: masked_cce, mask: even}
+      mask_odd: {loss: masked_cce, mask: none}
+    seeds: [0]
+"""
+
+
+def test_a_key_given_twice_is_refused_naming_the_key_and_both_lines(workdir):
+    (workdir / "twice.yaml").write_text(DUPLICATE_VARIANT)
+    proc = run_snakemake(workdir, "--configfile", str(workdir / "twice.yaml"), "-n", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "key 'mask_odd' is given twice in experiments.masked.variants, on lines 9 and 11" in out, out[-2000:]
+    assert "twice.yaml" in out
+
+
+def test_the_default_config_yaml_is_checked_too(workdir):
+    text = DUPLICATE_VARIANT.replace("      mask_odd: {loss: masked_cce, mask: none}\n", "")
+    (workdir / "config.yaml").write_text(text.replace("  masked:", "  masked:\n    seeds: [1]"))
+    proc = run_snakemake(workdir, "-n", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "config.yaml: key 'seeds' is given twice in experiments.masked, on lines 5 and 12" in out, out[-2000:]
+
+
+def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path):
+    """What `make run` runs before Snakemake (which itself drops the position)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datasets:\n  digits: {source: digits\nexperiments: {}\n")
+    proc = subprocess.run([sys.executable, "-m", "labelbench.config_check", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert f"{bad}, line 3, column 12: not valid YAML" in proc.stderr, proc.stderr
+    tabs = tmp_path / "tabs.yaml"
+    tabs.write_text("datasets:\n\tdigits: {source: digits}\n")
+    proc = subprocess.run([sys.executable, "-m", "labelbench.config_check", str(tabs)], capture_output=True, text=True)
+    assert f"{tabs}, line 2, column 1: not valid YAML" in proc.stderr, proc.stderr
+
+
+def test_the_config_check_accepts_the_shipped_configs_and_json(tmp_path):
+    from labelbench.config_check import check_config_file
+
+    for name in ("config.yaml", "configs/smoke.yaml", "configs/paper.yaml", "configs/complementary_long.yaml"):
+        check_config_file(ROOT / name)
+    good = tmp_path / "c.json"
+    good.write_text(json.dumps(BASE))
+    check_config_file(good)
+    twice = tmp_path / "twice.json"
+    twice.write_text('{"datasets": {},\n "name": "a",\n "name": "b"}')
+    with pytest.raises(ConfigError, match="key 'name' is given twice in one object, on lines 2 and 3"):
+        check_config_file(twice)
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path):
+    from labelbench.config_check import check_config_file
+
+    path = tmp_path / "merge.yaml"
+    path.write_text("base: &b {size: 16, seed: 0}\nother:\n  <<: *b\n  size: 32\n")
+    check_config_file(path)
+
+
+def test_makefile_checks_the_config_before_snakemake():
+    run = (ROOT / "Makefile").read_text().split("\nrun:")[1].split("\n\n")[0]
+    lines = [line.strip() for line in run.splitlines() if line.strip()]
+    assert lines[1] == "$(BIN)/python -m labelbench.config_check $(CONFIG)"
+    assert lines[2].startswith("$(BIN)/snakemake")

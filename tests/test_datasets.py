@@ -1,6 +1,7 @@
 """Embedded data: deterministic generators, the on-disk format with checksums, mosaics, image folders."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -156,3 +157,36 @@ def test_build_writes_sidecar_last_with_generator_params(tmp_path):
 def test_dataset_rejects_wrong_shapes():
     with pytest.raises(DataError, match="uint8"):
         Dataset(np.zeros((2, 4, 4, 3), np.float32), pd.DataFrame({"split": ["train"] * 2}), ["a"])
+
+
+def test_a_change_to_a_dataset_is_noticed_without_writing_and_checked_by_hashing(tmp_path, caplog):
+    from labelbench.datasets.store import check_dataset, dataset_change
+
+    spec = {"source": "shapes", "classes": ["circle", "ring"], "size": 16, "n_train_per_class": 4,
+            "n_test_per_class": 2, "seed": 0}
+    out = tmp_path / "tiny"
+    assert dataset_change(out) is None  # not built yet
+    build("tiny", spec, [], out)
+    assert dataset_change(out) is None  # intact, never changed
+    files = sorted(p.name for p in out.iterdir())
+    images = out / "images.npy"
+    os.utime(images, ns=(1, 1))  # only its time: the check hashes it and finds it intact
+    touched = dataset_change(out)
+    assert touched and sorted(p.name for p in out.iterdir()) == files  # asking wrote nothing
+    assert check_dataset(out, tmp_path / "report.txt") == []
+    assert "every sha256 matches" in caplog.text
+    data = bytearray(images.read_bytes())
+    data[-1] ^= 0xFF
+    images.write_bytes(bytes(data))
+    damaged = dataset_change(out)
+    assert damaged not in (None, touched)
+    problems = check_dataset(out, tmp_path / "report.txt")
+    assert len(problems) == 1 and "images.npy does not match its sha256" in problems[0]
+    assert "the dataset will be rebuilt" in caplog.text
+    build("tiny", spec, [], out, checks=[f"results/checks/data/tiny/{damaged}.txt"])
+    assert dataset_change(out) == damaged  # the rebuilt dataset names the finished check: nothing new to do
+    (out / "samples.parquet").unlink()
+    assert dataset_change(out) not in (None, damaged)
+    assert "samples.parquet is missing" in check_dataset(out, tmp_path / "report.txt")[0]
+    (out / "dataset.json").write_text("{not json")
+    assert dataset_change(out).startswith("unreadable_")

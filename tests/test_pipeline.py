@@ -78,6 +78,7 @@ def test_one_figure_is_rebuilt_alone_and_never_retrains(smoke_run):
 
 
 def test_paper_config_plans_without_any_data(workdir):
+    (workdir / "data/nus_wide").mkdir(parents=True)  # the one dataset read from the user's copy (refused if absent)
     proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/paper.yaml"), "-n", "--quiet", "rules")
     out = proc.stdout + proc.stderr
     assert "download" in out and "train_keras" in out and "build_dataset" in out

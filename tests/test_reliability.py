@@ -188,6 +188,28 @@ def test_a_corrupted_cached_dataset_is_noticed_and_rebuilt(tmp_path):
     assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(run_snakemake(tmp_path, target, "-n", *args))
 
 
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    """Name, size and modification time of everything under ``folder`` but Snakemake's own .snakemake/ (where
+    Snakemake itself keeps an IO cache it rewrites on every call, dry runs included)."""
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")
+            if ".snakemake" not in p.relative_to(folder).parts}
+
+
+def test_a_dry_run_changes_no_file_even_with_a_damaged_dataset(tmp_path):
+    args = _config(tmp_path, {"datasets": {"digits": {"source": "digits", "size": 28}}, "experiments": {}})
+    run_snakemake(tmp_path, "results/data/digits/dataset.json", *args)
+    with open(tmp_path / "results/data/digits/images.npy", "r+b") as f:
+        f.seek(4096)
+        f.write(b"\x01\x02")
+    before = _tree(tmp_path)
+    proc = run_snakemake(tmp_path, "-n", *args)
+    out = proc.stdout + proc.stderr
+    assert _tree(tmp_path) == before
+    # the damage is acted on by jobs: a check (which hashes the files) and the rebuild, planned, not run
+    assert re.search(r"rule check_dataset:\n\s+output: results/checks/data/digits/[0-9a-f]{16}\.txt", out), out[-3000:]
+    assert "rule build_dataset:" in out and "rule dataset_figures:" in out
+
+
 def _small_filesystem(path: Path) -> bool:
     path.mkdir(parents=True)
     return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)],

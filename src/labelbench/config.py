@@ -1,7 +1,16 @@
-"""Checks of a validated config that JSON Schema cannot express (cross-references between sections)."""
+"""Checks of a validated config that JSON Schema cannot express: cross-references between sections, names
+checked against the loss and model registries, and whether each experiment can train on its datasets.
+
+Everything here runs while the workflow is parsed (``snakemake -n`` refuses a bad config before any job), so it
+imports no framework: the registries' names come from :mod:`labelbench.registry_names`. What the config alone
+cannot tell (the classes of an ``imagefolder``) is checked when the dataset is built or first used.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from labelbench import registry_names as R
 from labelbench.errors import ConfigError
 
 SINGLE_LABEL = ("shapes", "cifar10", "mnist", "caltech101", "imagefolder", "digits")
@@ -13,43 +22,199 @@ EXPERIMENT_SOURCES = {
     "landmark": ("shapes_landmarks", "landmark_csv"),
     "tagging": ("shapes_scenes", "nuswide"),
 }
+#: the task each source's datasets have, in words
+SOURCE_TASKS = {
+    **{source: "single-label" for source in SINGLE_LABEL},
+    "mosaic": "multi-label (mosaics)",
+    "shapes_landmarks": "landmark",
+    "landmark_csv": "landmark",
+    "shapes_scenes": "multi-label tagging (NUS-WIDE layout)",
+    "nuswide": "multi-label tagging (NUS-WIDE layout)",
+}
+#: the framework that trains each experiment
+EXPERIMENT_FRAMEWORKS = {"mosaic": "keras", "masked": "keras", "complementary": "keras", "landmark": "keras",
+                         "tagging": "torch"}
+#: the kinds of targets (see registry_names.KERAS_LOSS_TARGETS) each Keras experiment builds for its losses
+EXPERIMENT_TARGETS = {
+    "mosaic": ("labels",),
+    "masked": ("masked",),
+    "complementary": ("labels", "complementary"),
+    "landmark": ("landmark", "labels"),
+}
+#: fixed class counts of the sources that have them
+FIXED_CLASSES = {"digits": 10, "cifar10": 10, "mnist": 10, "shapes_landmarks": 1, "landmark_csv": 1}
+#: a mosaic has four quadrants, each a tile of another class (labelbench.datasets.mosaic.QUADRANTS)
+MOSAIC_CLASSES = 4
+#: the default number of classes of masked_cce (its n_classes argument)
+MASKED_CCE_CLASSES = 10
+#: sources whose ``path:`` is read, and what it must be
+PATH_KINDS = {"nuswide": "a folder or a tar/zip archive", "imagefolder": "a folder", "landmark_csv": "a folder",
+              "cifar10": "a folder", "mnist": "a folder", "caltech101": "a folder"}
+
+
+def _names(items) -> list[str]:
+    return sorted(items)
+
+
+def known_classes(name: str, datasets: dict) -> int | None:
+    """Number of classes of dataset ``name`` when the config decides it, else None (an imagefolder's folders,
+    a NUS-WIDE subset's label list)."""
+    spec = datasets[name]
+    source = spec["source"]
+    if source in FIXED_CLASSES:
+        return FIXED_CLASSES[source]
+    if source in ("shapes", "caltech101"):
+        return len(spec["classes"])
+    if source == "mosaic" and spec.get("tiles") in datasets:
+        return known_classes(spec["tiles"], datasets)
+    return None
 
 
 def check_references(config: dict) -> None:
-    """Every experiment's dataset and every mosaic's tile dataset must be defined under ``datasets``."""
+    """Refuse, naming the key and what was expected, every config mistake that would otherwise surface inside a
+    job: unknown datasets, losses, models or their arguments, and experiments given datasets they cannot use."""
     datasets = config["datasets"]
     for name, spec in datasets.items():
-        if spec["source"] == "mosaic":
-            tiles = spec["tiles"]
-            if tiles not in datasets:
-                raise ConfigError(
-                    f"datasets.{name}.tiles: {tiles!r} is not a dataset in this config; "
-                    f"expected one of {sorted(datasets)}"
-                )
-            if datasets[tiles]["source"] in ("mosaic", "shapes_landmarks", "shapes_scenes", "nuswide"):
-                raise ConfigError(
-                    f"datasets.{name}.tiles: {tiles!r} has source {datasets[tiles]['source']!r}; "
-                    "expected a single-label source (shapes, cifar10, mnist, caltech101, imagefolder, digits)"
-                )
+        _check_dataset(name, spec, datasets)
     for exp, spec in config["experiments"].items():
-        if spec["dataset"] not in datasets:
-            raise ConfigError(
-                f"experiments.{exp}.dataset: {spec['dataset']!r} is not a dataset in this config; "
-                f"expected one of {sorted(datasets)}"
-            )
-        source = datasets[spec["dataset"]]["source"]
-        if source not in EXPERIMENT_SOURCES[exp]:
-            raise ConfigError(
-                f"experiments.{exp}.dataset: {spec['dataset']!r} has source {source!r}; "
-                f"{exp} expects a dataset with source in {list(EXPERIMENT_SOURCES[exp])}"
-            )
-        for v, vspec in spec["variants"].items():
-            if vspec.get("dataset") and vspec["dataset"] not in datasets:
-                raise ConfigError(
-                    f"experiments.{exp}.variants.{v}.dataset: {vspec['dataset']!r} is not a dataset in this config; "
-                    f"expected one of {sorted(datasets)}"
-                )
+        _check_experiment(exp, spec, datasets)
     check_claims(config)
+
+
+def _check_dataset(name: str, spec: dict, datasets: dict) -> None:
+    key = f"datasets.{name}"
+    source = spec["source"]
+    if source == "mosaic":
+        tiles = spec["tiles"]
+        if tiles not in datasets:
+            raise ConfigError(
+                f"{key}.tiles: {tiles!r} is not a dataset in this config; expected one of {_names(datasets)}"
+            )
+        if datasets[tiles]["source"] not in SINGLE_LABEL:
+            raise ConfigError(
+                f"{key}.tiles: {tiles!r} has source {datasets[tiles]['source']!r}; "
+                f"expected a single-label source ({', '.join(SINGLE_LABEL)})"
+            )
+        k = known_classes(tiles, datasets)
+        if k is not None and k < MOSAIC_CLASSES:
+            raise ConfigError(
+                f"{key}.tiles: {tiles!r} has {k} classes; a mosaic needs tiles of at least {MOSAIC_CLASSES} classes "
+                "(one per quadrant, all different)"
+            )
+    if spec.get("checksums"):
+        from labelbench.datasets.real import REMOTE
+
+        upstream = REMOTE[source]["files"]
+        unknown = [f for f in spec["checksums"] if f not in upstream]
+        if unknown:
+            raise ConfigError(
+                f"{key}.checksums: {unknown} are not files of source {source!r}; expected names among {list(upstream)}"
+            )
+    for path_key in ("path", "csv"):
+        path = spec.get(path_key)
+        if path and not Path(path).exists():
+            what = "the landmark CSV" if path_key == "csv" else PATH_KINDS.get(source, "a folder")
+            raise ConfigError(
+                f"{key}.{path_key}: {path} does not exist (relative paths are read from the working directory "
+                f"{Path.cwd()}); expected {what}"
+            )
+    if spec.get("complementary"):
+        k = known_classes(name, datasets)
+        num_cl = spec["complementary"].get("num_cl", 1)
+        if k is not None and not 1 <= num_cl <= k - 1:
+            raise ConfigError(
+                f"{key}.complementary.num_cl: {num_cl} complementary labels per image, but the dataset has {k} "
+                f"classes; expected 1 to {k - 1}"
+            )
+
+
+def _dataset_ref(key: str, exp: str, ref: str, datasets: dict) -> None:
+    if ref not in datasets:
+        raise ConfigError(f"{key}: {ref!r} is not a dataset in this config; expected one of {_names(datasets)}")
+    source = datasets[ref]["source"]
+    if source not in EXPERIMENT_SOURCES[exp]:
+        raise ConfigError(
+            f"{key}: {ref!r} has source {source!r} ({SOURCE_TASKS[source]}); {exp} expects a dataset with source "
+            f"in {list(EXPERIMENT_SOURCES[exp])} ({SOURCE_TASKS[EXPERIMENT_SOURCES[exp][0]]})"
+        )
+
+
+def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
+    key = f"experiments.{exp}"
+    _dataset_ref(f"{key}.dataset", exp, spec["dataset"], datasets)
+    framework = spec.get("framework", "keras")
+    if framework != EXPERIMENT_FRAMEWORKS[exp]:
+        raise ConfigError(f"{key}.framework: {framework!r}; {exp} is trained with {EXPERIMENT_FRAMEWORKS[exp]!r}")
+    model = dict(spec["model"])
+    name = model.pop("name")
+    accepted = R.model_arguments(framework, name)
+    if accepted is None:
+        raise ConfigError(
+            f"{key}.model.name: {name!r} is not a registered {framework} model; expected one of "
+            f"{R.model_names(framework)}"
+        )
+    unknown = [a for a in model if a not in accepted]
+    if unknown:
+        raise ConfigError(f"{key}.model: {name} takes no argument(s) {unknown}; it accepts {list(accepted)}")
+    losses = R.losses(framework)
+    for v, vspec in spec["variants"].items():
+        vkey = f"{key}.variants.{v}"
+        dataset = vspec.get("dataset") or spec["dataset"]
+        if vspec.get("dataset"):
+            _dataset_ref(f"{vkey}.dataset", exp, dataset, datasets)
+        loss = vspec["loss"]
+        if loss not in losses:
+            raise ConfigError(
+                f"{vkey}.loss: {loss!r} is not a registered {framework} loss; expected one of {_names(losses)}"
+            )
+        unknown = [a for a in vspec.get("loss_args") or {} if a not in losses[loss]]
+        if unknown:
+            raise ConfigError(
+                f"{vkey}.loss_args: {loss} takes no argument(s) {unknown}; it accepts {list(losses[loss]) or 'none'}"
+            )
+        if framework == "keras":
+            _check_keras_loss(vkey, exp, vspec, dataset, datasets)
+    if exp == "complementary":
+        _check_complementary_gradcam(key, spec)
+
+
+def _check_keras_loss(vkey: str, exp: str, vspec: dict, dataset: str, datasets: dict) -> None:
+    loss = vspec["loss"]
+    kind = R.KERAS_LOSS_TARGETS[loss]
+    allowed = EXPERIMENT_TARGETS[exp]
+    if kind not in allowed:
+        fitting = [n for n, k in R.KERAS_LOSS_TARGETS.items() if k in allowed]
+        raise ConfigError(
+            f"{vkey}.loss: {loss!r} reads {kind} targets, which {exp} does not build; expected one of {fitting}"
+        )
+    if kind == "complementary" and not datasets[dataset].get("complementary"):
+        raise ConfigError(
+            f"{vkey}.loss: {loss!r} trains on complementary labels, but dataset {dataset!r} has none; add "
+            f"`complementary: {{method: uniform}}` to datasets.{dataset}"
+        )
+    if kind == "masked":
+        n = (vspec.get("loss_args") or {}).get("n_classes", MASKED_CCE_CLASSES)
+        k = known_classes(dataset, datasets)
+        if k is not None and k != n:
+            raise ConfigError(
+                f"{vkey}: masked_cce expects {n} classes (loss_args.n_classes), but dataset {dataset!r} has {k}; "
+                f"set loss_args: {{n_classes: {k}}} or use a {n}-class dataset"
+            )
+
+
+def _check_complementary_gradcam(key: str, spec: dict) -> None:
+    gradcam = spec.get("gradcam") or {}
+    layers = gradcam.get("layers") or {}
+    if not layers:
+        raise ConfigError(f"{key}.gradcam.layers: expected the name of a layer at one or more of the depths "
+                          "shallow, middle and deep (the Grad-CAM figures draw one grid per depth)")
+    for variant in ("ordinary", gradcam.get("compare", "pc_sigmoid")):
+        if variant not in spec["variants"]:
+            raise ConfigError(
+                f"{key}.variants: the Grad-CAM grids compare variant 'ordinary' with gradcam.compare "
+                f"({gradcam.get('compare', 'pc_sigmoid')!r}), but {variant!r} is not a variant; expected one of "
+                f"{_names(spec['variants'])}"
+            )
 
 
 def _splits(spec: dict) -> set[str]:

@@ -51,6 +51,36 @@ def atomic_path(final: str | os.PathLike, suffix: str | None = None) -> Iterator
         raise
 
 
+@contextlib.contextmanager
+def fresh_folder(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new, empty folder beside ``final``; when the block succeeds it takes ``final``'s place (whatever
+    ``final`` held is removed), otherwise it is deleted. Every attempt starts from a new folder, so files left by
+    an earlier attempt that failed or was killed are never reused; such leftovers are removed first."""
+    final = Path(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        for stale in final.parent.glob(f".{final.name}.*.part"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    except OSError as exc:
+        raise LabelbenchError(f"cannot write {final}: {exc.strerror or exc}") from exc
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700; a finished folder gets the usual permissions
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+            os.replace(final, old / final.name)
+        os.replace(tmp, final)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise LabelbenchError(f"cannot write {final}: {_reason(exc, final.parent)}") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for stale in final.parent.glob(f".{final.name}.*.part"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def _reason(exc: OSError, folder: Path) -> str:
     """Why a write failed, in words: short writes without an errno (numpy's) on a full disk say so."""
     reason = exc.strerror or str(exc)

@@ -83,6 +83,7 @@ def run_facts(config: dict, config_files: list[str], workdir: str | Path, datase
         meta = json.loads(Path(sidecar).read_text())
         digest = hashlib.sha256(json.dumps(meta.get("files", meta.get("tag_counts", {})), sort_keys=True).encode())
         data.append({"name": name, "source": meta.get("source"), "n": meta.get("n"),
+                     "skipped": sum(len(v) for v in (meta.get("skipped") or {}).values()),
                      "checksum": digest.hexdigest()[:16], "inputs": ", ".join(meta.get("inputs", {})) or "—"})
     jobs = []
     for path in benchmarks:

@@ -9,12 +9,16 @@ import sys
 
 def redirect_logs(log_path: str | os.PathLike | None) -> logging.Logger:
     """Send this job's output to ``log_path``: Python's stdout/stderr, the ``labelbench`` logger, and the
-    process's file descriptors 1 and 2, so that what native libraries print lands there too."""
+    process's file descriptors 1 and 2, so that what native libraries print lands there too. labelbench's own
+    warnings and errors are also shown where the job's output went before (Snakemake's console), so that what a
+    user should act on (a damaged dataset, skipped images) is seen without opening the log."""
+    console = None
     if log_path:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         stream = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives for the whole job
         sys.stdout.flush()
         sys.stderr.flush()
+        console = os.fdopen(os.dup(2), "w", buffering=1)
         os.dup2(stream.fileno(), 1)
         os.dup2(stream.fileno(), 2)
         sys.stdout = sys.stderr = stream
@@ -24,7 +28,16 @@ def redirect_logs(log_path: str | os.PathLike | None) -> logging.Logger:
         stream=sys.stderr,
         force=True,
     )
-    return logging.getLogger("labelbench")
+    logger = logging.getLogger("labelbench")
+    for handler in [h for h in logger.handlers if getattr(h, "labelbench_console", False)]:
+        logger.removeHandler(handler)
+    if console is not None:
+        handler = logging.StreamHandler(console)
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.labelbench_console = True
+        logger.addHandler(handler)
+    return logger
 
 
 #: models built from separable convolutions: with TensorFlow 2.21's oneDNN CPU kernels some input sizes

@@ -9,6 +9,7 @@ import numpy as np
 
 from labelbench.datasets.store import Dataset
 from labelbench.errors import ConfigError
+from labelbench.registry_names import COMPLEMENTARY_LOSSES
 
 MASKS = ("odd", "even", "none")
 
@@ -30,6 +31,13 @@ def training_targets(experiment: str, ds: Dataset, variant: dict) -> np.ndarray:
         return ds.targets().astype(np.float32)
     if experiment == "masked":
         labels = ds.targets()
+        n = (variant.get("loss_args") or {}).get("n_classes", 10)
+        if variant.get("loss") == "masked_cce" and len(ds.classes) != n:
+            # the config check catches this at start-up where the config fixes the classes (not an imagefolder's)
+            raise ConfigError(
+                f"masked_cce expects {n} classes (loss_args.n_classes), but the dataset has {len(ds.classes)} "
+                f"({ds.classes}); set loss_args: {{n_classes: {len(ds.classes)}}} or use a {n}-class dataset"
+            )
         one_hot = np.eye(len(ds.classes), dtype=np.float32)[labels]
         return np.c_[one_hot, mask_column(labels, variant.get("mask") or "odd")]
     if experiment == "landmark":
@@ -49,10 +57,6 @@ def training_targets(experiment: str, ds: Dataset, variant: dict) -> np.ndarray:
             out[np.arange(len(labels)), ds.samples[c].to_numpy()] = 1.0
         return out
     raise ConfigError(f"experiment {experiment!r} has no target builder yet")
-
-
-#: losses that train on complementary labels ("not class k"); every other loss sees the true labels
-COMPLEMENTARY_LOSSES = ("pc_sigmoid", "scl_nl", "ure", "ure_nn", "fwd")
 
 
 def uses_complementary_labels(variant: dict) -> bool:

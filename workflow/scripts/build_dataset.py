@@ -7,6 +7,7 @@ redirect_logs(snakemake.log[0])
 build(
     name=snakemake.wildcards.dataset,
     spec=dict(snakemake.params.spec),
-    inputs=list(snakemake.input),
+    inputs=list(snakemake.input.upstream),
     out_dir=Path(snakemake.output[0]).parent,
+    checks=list(snakemake.input.checked),
 )

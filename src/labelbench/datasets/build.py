@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from labelbench.datasets import embedded, mosaic, real
+from labelbench.datasets import embedded, mosaic, nus, real
 from labelbench.datasets.download import verify_md5
 from labelbench.datasets.landmark_csv import landmark_csv
-from labelbench.datasets.store import SIDECAR, folder_checksums, load_dataset, write_dataset
+from labelbench.datasets.store import CHANGE_CHECKED, SIDECAR, folder_checksums, load_dataset, write_dataset
 from labelbench.errors import DataError
-from labelbench.io import file_digest, write_json
+from labelbench.io import file_digest, fresh_folder, write_json
 
 log = logging.getLogger("labelbench.datasets")
 
@@ -40,9 +40,11 @@ def _kwargs(source: str, spec: dict) -> dict:
     return {k: spec[k] for k in _GENERATOR_KEYS.get(source, ()) if k in spec}
 
 
-def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path:
+def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path, checks: list[str] = ()) -> Path:
     """Build dataset ``name`` described by ``spec`` from ``inputs`` (upstream files, a tile dataset's
-    sidecar, or nothing) into ``out_dir``; the sidecar ``dataset.json`` is written last."""
+    sidecar, or nothing) into ``out_dir``; the sidecar ``dataset.json`` is written last. ``checks`` are the
+    reports of the ``check_dataset`` job that found the dataset's files changed (recorded, see
+    :func:`labelbench.datasets.store.dataset_change`)."""
     source = spec["source"]
     out = Path(out_dir)
     log.info("building dataset %r (source %s) into %s", name, source, out)
@@ -57,18 +59,23 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path
     elif source == "landmark_csv":
         input_digests["csv"] = file_digest(inputs[0])
     params = {k: v for k, v in spec.items() if k not in ("path", "mirror", "url")}
+    change = {CHANGE_CHECKED: Path(checks[0]).stem if checks else None}
 
     if source in NUS_LAYOUT:
-        (out / SIDECAR).unlink(missing_ok=True)
-        if source == "shapes_scenes":
-            summary = embedded.shapes_scenes(out, **_kwargs(source, spec))
-        else:
-            summary = real.nuswide(inputs[0] if inputs else spec["path"], out)
-        write_json(
-            out / SIDECAR,
-            {"format": 1, "layout": "nuswide", "source": source, "task": "multilabel", "params": params,
-             "inputs": input_digests, **summary, **folder_checksums(out)},
-        )
+        # built in a new folder that replaces the old one only when complete: nothing of an earlier attempt is reused
+        with fresh_folder(out) as staging:
+            if source == "shapes_scenes":
+                generated = embedded.shapes_scenes(staging, **_kwargs(source, spec))
+            else:
+                real.nuswide(inputs[0] if inputs else spec["path"], staging)
+                generated = {}
+            summary = nus.check_folder(staging)
+            write_json(
+                staging / SIDECAR,
+                {"format": 1, "layout": "nuswide", "source": source, "task": "multilabel", "params": params,
+                 "inputs": input_digests, **generated, **summary, **change, **folder_checksums(staging)},
+            )
+        log.info("dataset %r: %s usable images per split, %d labels", name, summary["usable"], len(summary["labels"]))
         return out
 
     if source == "digits":
@@ -99,7 +106,12 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path) -> Path
         ds.samples, q = complementary.add_to(ds.samples, ds.samples["label"].to_numpy(), len(ds.classes),
                                              cfg.get("method", "uniform"), cfg.get("num_cl", 1), cfg.get("seed", 0))
         ds.meta = {**ds.meta, "complementary": {**cfg, "transition": q}}
-    write_dataset(out, ds, source=source, params=params, inputs=input_digests)
+    counts = ds.samples["split"].value_counts()
+    for split in ("train", "test"):
+        if not counts.get(split, 0):
+            raise DataError(f"dataset {name!r} ({source}): its {split!r} split has no images; train and test need "
+                            f"at least one each (splits: {counts.to_dict()})")
+    write_dataset(out, ds, source=source, params=params, inputs=input_digests, extra=change)
     log.info("dataset %r: %d images of shape %s, classes %s", name, len(ds.images), ds.images.shape[1:],
              ds.classes)
     return out

@@ -4,13 +4,14 @@ CSV format (header required, one row per image)::
 
     image,presence,x1,y1,x2,y2,...,xL,yL[,split]
 
-* ``image``: file name relative to the folder;
+* ``image``: file name relative to the folder (no absolute path, no ``..``, no symbolic link);
 * ``presence``: 1 if the object is in the image, 0 if not;
 * ``x1 … yL``: keypoints as fractions of the image width (x) and height (y), in [0, 1]; on rows with
   presence 0 they are ignored (write 0 or leave empty);
 * ``split`` (optional): ``train`` or ``test``; without it a seeded split holds out ``test_fraction``.
 
-Each problem stops the build with an error naming the CSV line: a wrong number of columns, a missing or
+The file may start with a UTF-8 byte-order mark (as spreadsheet programs write it). Each problem stops the build
+with an error naming the CSV line: a wrong number of columns, an image outside the folder, a missing or
 unreadable image, a presence other than 0/1, a coordinate that is missing or outside [0, 1].
 """
 
@@ -22,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labelbench.datasets.real import _load_rgb
+from labelbench.datasets.nus import contained_path
 from labelbench.datasets.store import Dataset
 from labelbench.errors import DataError
+from labelbench.images import decode_array
 
 
 def _header(path: Path, header: list[str]) -> tuple[int, bool]:
@@ -57,8 +59,11 @@ def landmark_csv(
     table = Path(csv_file) if csv_file else root / "landmarks.csv"
     if not table.is_file():
         raise DataError(f"landmark CSV {table} does not exist (expected image,presence,x1,y1,...; see the README)")
-    with table.open(newline="") as fh:
-        rows = list(csv.reader(fh))
+    try:  # utf-8-sig: spreadsheet programs start their CSVs with a byte-order mark
+        with table.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{table} is not a UTF-8 CSV file: {exc}") from exc
     if not rows:
         raise DataError(f"{table} is empty; expected a header image,presence,x1,y1,...")
     n_kp, has_split = _header(table, rows[0])
@@ -70,7 +75,7 @@ def landmark_csv(
             continue
         if len(row) != width:
             raise DataError(f"{where}: {len(row)} columns, expected {width} as in the header")
-        image = root / row[0].strip()
+        image = contained_path(root, row[0].strip(), f"{where}: image")
         if not image.is_file():
             raise DataError(f"{where}: image {image} does not exist")
         p = _number(row[1], "presence", where)
@@ -84,7 +89,7 @@ def landmark_csv(
                 if not 0.0 <= value <= 1.0:
                     raise DataError(f"{where}: {name} = {cell!r} is outside [0, 1] (coordinates are fractions)")
                 xy[j] = value
-        images.append(_load_rgb(image, size, where))
+        images.append(decode_array(image, size, name=f"{where}: image {image}"))
         files.append(row[0].strip())
         presence.append(p)
         coords.append(xy * size)

@@ -51,6 +51,9 @@ def from_tiles(tiles: Dataset, n_train: int, n_test: int, seed: int) -> Dataset:
     if tiles.task != "multiclass":
         raise DataError(f"mosaic tiles must be a single-label dataset, got task {tiles.task!r}")
     n_classes = len(tiles.classes)
+    if n_classes < QUADRANTS:
+        raise DataError(f"mosaics need tiles of at least {QUADRANTS} classes (one per quadrant, all different); the "
+                        f"tile dataset has {n_classes}: {tiles.classes}")
     parts, tables = [], []
     for offset, (split, n) in enumerate((("train", n_train), ("test", n_test))):
         sub = tiles.split(split)

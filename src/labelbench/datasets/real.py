@@ -10,19 +10,24 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import os
 import pickle
+import re
 import shutil
+import stat
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
 
+from labelbench.datasets.nus import SPLIT_FILES
 from labelbench.datasets.splits import train_test_column
 from labelbench.datasets.store import Dataset
 from labelbench.errors import DataError
+from labelbench.images import decode_array
 
 log = logging.getLogger("labelbench.datasets")
 
@@ -64,29 +69,105 @@ def remote_files(source: str, spec: dict) -> dict[str, tuple[str, str | None]]:
 
 
 # --------------------------------------------------------------------------------------------- CIFAR-10
+CIFAR_BATCHES = [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]
+
+
+def _numpy_global(module: str, name: str):
+    """numpy's array-rebuilding functions, found under numpy 2's ``numpy._core`` for pickles that name numpy 1's
+    ``numpy.core`` (the real batches were pickled with numpy 1)."""
+    import importlib
+
+    for candidate in (module.replace("numpy.core", "numpy._core", 1), module.replace("numpy._core", "numpy.core", 1)):
+        try:
+            return getattr(importlib.import_module(candidate), name)
+        except (ImportError, AttributeError):
+            continue
+    raise pickle.UnpicklingError(f"numpy has no {module}.{name}")
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes (text, 'latin1'), and only that."""
+    if encoding.replace("-", "").lower() != "latin1":
+        raise pickle.UnpicklingError(f"_codecs.encode with codec {encoding!r} is not allowed in a CIFAR-10 batch")
+    return text.encode("latin1")
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """Unpickles a CIFAR-10 python batch and nothing else: dicts, lists, strings and numbers (pickle opcodes that
+    call no code) and numpy arrays, rebuilt by numpy's own functions. Every other global a pickle names (a
+    function it would call) is refused before anything runs. Written by hand because the standard library has no
+    restricted unpickler; this is the ``find_class`` override its documentation describes."""
+
+    ALLOWED = {
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
+        if (module, name) in self.ALLOWED:
+            return _numpy_global(module, name) if "core" in module else getattr(np, name)
+        raise pickle.UnpicklingError(
+            f"it names {module}.{name}, which a CIFAR-10 batch never holds (only numpy arrays, lists and strings); "
+            "refused without running it"
+        )
+
+
+def _unpickle_batch(archive: Path, tar: tarfile.TarFile, member: tarfile.TarInfo) -> dict:
+    where = f"{archive}: member {member.name}"
+    if not member.isfile():
+        kind = "a symbolic link" if member.issym() else "a hard link" if member.islnk() else "not a regular file"
+        raise DataError(f"{where} is {kind}; expected the pickled batch itself (cifar-10-batches-py layout)")
+    try:
+        batch = CifarUnpickler(tar.extractfile(member), encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise DataError(f"{where} is not a CIFAR-10 batch: {exc}") from exc
+    if not isinstance(batch, dict):
+        raise DataError(f"{where}: expected a dict, got {type(batch).__name__}")
+    return batch
+
+
+def _check_batch(archive: Path, name: str, batch: dict) -> tuple[np.ndarray, np.ndarray]:
+    where = f"{archive}: {name}"
+    data, labels = batch.get("data"), batch.get("labels")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        shape = getattr(data, "shape", None)
+        raise DataError(f"{where}: 'data' must be a uint8 array of N×3072 pixels, got {type(data).__name__} {shape}")
+    if not isinstance(labels, list) or len(labels) != len(data) or not all(
+            isinstance(k, int) and 0 <= k < 10 for k in labels):
+        raise DataError(f"{where}: 'labels' must be a list of {len(data)} class indices in 0..9")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(labels, np.int64)
+
+
 def cifar10(archive: str | Path) -> Dataset:
-    """CIFAR-10 from ``cifar-10-python.tar.gz`` (pickled batches), read straight from the tarball."""
+    """CIFAR-10 from ``cifar-10-python.tar.gz`` (pickled batches), read straight from the tarball with
+    :class:`CifarUnpickler`."""
+    archive = Path(archive)
     batches: dict[str, dict] = {}
     try:
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar.getmembers():
                 name = Path(member.name).name
-                if name.startswith(("data_batch_", "test_batch")) or name == "batches.meta":
-                    batches[name] = pickle.load(tar.extractfile(member), encoding="latin1")  # noqa: S301
-    except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError) as exc:
+                if name in CIFAR_BATCHES or name == "batches.meta":
+                    batches[name] = _unpickle_batch(archive, tar, member)
+    except (tarfile.TarError, EOFError, OSError) as exc:
         raise DataError(f"{archive} is not a readable CIFAR-10 python archive: {exc}") from exc
-    train_names = [f"data_batch_{i}" for i in range(1, 6)]
-    missing = [n for n in [*train_names, "test_batch", "batches.meta"] if n not in batches]
+    missing = [n for n in [*CIFAR_BATCHES, "batches.meta"] if n not in batches]
     if missing:
         raise DataError(f"{archive} lacks {missing}: expected the cifar-10-batches-py layout")
+    classes = batches["batches.meta"].get("label_names")
+    if not isinstance(classes, list) or len(classes) != 10 or not all(isinstance(c, str) for c in classes):
+        raise DataError(f"{archive}: batches.meta 'label_names' must be a list of 10 class names")
     images, labels, split = [], [], []
-    for name in [*train_names, "test_batch"]:
-        data = np.asarray(batches[name]["data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-        images.append(data)
-        labels.extend(batches[name]["labels"])
-        split.extend(["test" if name == "test_batch" else "train"] * len(data))
-    samples = pd.DataFrame({"split": split, "label": np.asarray(labels, np.int64)})
-    return Dataset(np.concatenate(images), samples, list(batches["batches.meta"]["label_names"]))
+    for name in CIFAR_BATCHES:
+        x, y = _check_batch(archive, name, batches[name])
+        images.append(x)
+        labels.append(y)
+        split.extend(["test" if name == "test_batch" else "train"] * len(x))
+    samples = pd.DataFrame({"split": split, "label": np.concatenate(labels)})
+    return Dataset(np.concatenate(images), samples, classes)
 
 
 # ------------------------------------------------------------------------------------------------ MNIST
@@ -122,14 +203,6 @@ def mnist(folder: str | Path) -> Dataset:
 
 
 # ------------------------------------------------------------------------------------------- Caltech101
-def _load_rgb(data: bytes | Path, size: int, name: str) -> np.ndarray:
-    try:
-        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
-            return np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR))
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise DataError(f"cannot read image {name}: {exc}") from exc
-
-
 def _caltech_members(archive: Path) -> dict[str, dict[str, bytes]]:
     """{class: {file name: bytes}} from caltech-101.zip (which wraps 101_ObjectCategories.tar.gz) or the
     bare 101_ObjectCategories.tar.gz."""
@@ -178,7 +251,7 @@ def caltech101(
         if limit and limit < len(files):
             files = sorted(rng.choice(files, size=limit, replace=False).tolist())
         for f in files:
-            images.append(_load_rgb(members[cls][f], size, f"{archive}:{cls}/{f}"))
+            images.append(decode_array(members[cls][f], size, name=f"{archive}:{cls}/{f}"))
             labels.append(k)
             names.append(f"{cls}/{f}")
     labels = np.asarray(labels, np.int64)
@@ -193,12 +266,13 @@ def imagefolder(
 ) -> Dataset:
     """One sub-folder per class, as torchvision's ImageFolder; images resized to ``size``² RGB.
 
-    Stops with an error naming the path for a missing root, an empty class folder, an unreadable image, or
-    fewer than ``min_classes`` classes.
+    Stops with an error naming the path for a missing root, a symbolic link inside it, an empty class folder, an
+    unreadable image, or fewer than ``min_classes`` classes.
     """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist or is not a folder")
+    refuse_links(root)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(classes) < min_classes:
         raise DataError(f"image folder {root} has {len(classes)} class folder(s); at least {min_classes} needed")
@@ -208,7 +282,7 @@ def imagefolder(
         if not files:
             raise DataError(f"class folder {root / cls} holds no images (expected {sorted(IMAGE_SUFFIXES)})")
         for f in files:
-            images.append(_load_rgb(f, size, str(f)))
+            images.append(decode_array(f, size))
             labels.append(k)
             names.append(str(f.relative_to(root)))
     labels = np.asarray(labels, np.int64)
@@ -217,51 +291,108 @@ def imagefolder(
     return Dataset(np.stack(images), samples, classes)
 
 
-# -------------------------------------------------------------------------------------------- NUS-WIDE
-NUS_SPLITS = {"train": "small_train.json", "test": "small_test.json"}
+# ------------------------------------------------------------------------------- folders and archives
+def refuse_links(folder: Path) -> None:
+    """Refuse a folder that holds a symbolic link, a device or a pipe anywhere inside: a link could lead outside
+    it (the folder itself may be a link). Chosen over copying links that stay inside: simpler to state and check."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*dirnames, *filenames]:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                raise DataError(f"{path} is a symbolic link; a dataset folder must hold its files, not links to them")
+            if not (path.is_dir() or path.is_file()):
+                raise DataError(f"{path} is neither a file nor a folder (a device or a pipe)")
 
 
-def nuswide(source: str | Path, out_dir: str | Path) -> dict:
-    """Put a NUS-WIDE-format subset (``small_train.json``, ``small_test.json`` and the images they name) into
-    ``out_dir``, from a folder or a tar/zip archive, and check that every annotation file parses and that
-    every named image exists. Returns a sidecar dict."""
-    import json
+def _tar_filter(archive: Path):
+    """The standard library's ``data`` filter (no ``..``, nothing outside the destination, no devices), refusing
+    absolute names (which it would strip to relative ones) and links of any kind as well, with the member named."""
 
-    source, out = Path(source), Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    def refuse(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+        if member.name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", member.name):
+            raise DataError(f"{archive}: member {member.name!r} has an absolute name; archives must hold relative ones")
+        if member.issym() or member.islnk():
+            kind = "symbolic" if member.issym() else "hard"
+            raise DataError(f"{archive}: member {member.name!r} is a {kind} link to {member.linkname!r}; "
+                            "archives must hold plain files and folders")
+        try:
+            return tarfile.data_filter(member, dest)
+        except tarfile.FilterError as exc:
+            raise DataError(f"{archive}: member {member.name!r} refused ({exc})") from exc
+
+    return refuse
+
+
+def check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
+    """The tar ``data`` filter's rules, for a zip member: no absolute path or drive letter, no ``..``, no link."""
+    name = info.filename
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+        raise DataError(f"{archive}: member {name!r} would be written outside the folder it is extracted to")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise DataError(f"{archive}: member {name!r} is a symbolic link; archives must hold plain files and folders")
+    if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # 0: no file type recorded (a plain file)
+        raise DataError(f"{archive}: member {name!r} is neither a file nor a folder")
+
+
+def unpack(source: Path, dest: Path) -> None:
+    """Copy a folder, or extract a tar or zip archive, into the empty folder ``dest``, refusing anything that
+    would lead outside it (see :func:`refuse_links`, :func:`_tar_filter`, :func:`check_zip_member`)."""
     try:
         if source.is_dir():
-            shutil.copytree(source, out, dirs_exist_ok=True)
+            refuse_links(source)
+            shutil.copytree(source, dest, dirs_exist_ok=True)
         elif zipfile.is_zipfile(source):
             with zipfile.ZipFile(source) as zf:
-                zf.extractall(out)
+                for info in zf.infolist():
+                    check_zip_member(source, info)
+                zf.extractall(dest)
         elif tarfile.is_tarfile(source):
             with tarfile.open(source) as tar:
-                tar.extractall(out, filter="data")
+                tar.extractall(dest, filter=_tar_filter(source))
         else:
             raise DataError(f"{source} is neither a folder nor a tar/zip archive of a NUS-WIDE subset")
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{source} is not a readable archive: {exc}") from exc
-    # an archive may wrap everything in one top folder: lift it
-    found = sorted(out.rglob(NUS_SPLITS["train"]))
+
+
+# -------------------------------------------------------------------------------------------- NUS-WIDE
+NUS_SPLITS = SPLIT_FILES
+
+
+def _annotation_root(folder: Path, source: Path) -> Path:
+    """Where the annotation files are: the top of the folder or archive, or a folder directly under it (archives
+    often wrap their content in one). Anywhere else is not looked at; two such places are refused."""
+    candidates = [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]
+    found = [c for c in candidates if (c / NUS_SPLITS["train"]).is_file()]
     if not found:
-        raise DataError(f"{source} holds no {NUS_SPLITS['train']} (NUS-WIDE annotation JSON)")
-    root = found[0].parent
-    if root != out:
+        raise DataError(
+            f"{source} holds no {NUS_SPLITS['train']} at its top or in a folder directly under it (the only places "
+            "looked at; see README, Datasets)"
+        )
+    if len(found) > 1:
+        names = [str((c / NUS_SPLITS["train"]).relative_to(folder)) for c in found]
+        raise DataError(f"{source} holds two annotation sets, {names[0]} and {names[1]}; keep one")
+    root = found[0]
+    if not (root / NUS_SPLITS["test"]).is_file():
+        where = root.relative_to(folder).as_posix()
+        raise DataError(f"{source}: {NUS_SPLITS['test']} is missing beside {NUS_SPLITS['train']} (in {where})")
+    return root
+
+
+def nuswide(source: str | Path, dest: str | Path) -> None:
+    """Put a NUS-WIDE-format subset (``small_train.json``, ``small_test.json`` and the images they name) from a
+    folder or a tar/zip archive into the empty folder ``dest``. The annotation files must sit at the top of
+    ``source`` or in one folder directly under it; that folder's content becomes ``dest``'s."""
+    source, dest = Path(source), Path(dest)
+    if not source.exists():
+        raise DataError(f"{source} does not exist; expected a folder or a tar/zip archive of a NUS-WIDE subset")
+    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest))
+    try:
+        unpack(source, staging)
+        root = _annotation_root(staging, source)
         for item in root.iterdir():
-            shutil.move(str(item), out / item.name)
-    summary = {"splits": {}, "labels": None}
-    for split, name in NUS_SPLITS.items():
-        path = out / name
-        try:
-            ann = json.loads(path.read_text())
-            samples, labels = ann["samples"], ann["labels"]
-        except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise DataError(f"{path}: expected {{'samples': [...], 'labels': [...]}} ({exc})") from exc
-        missing = [s["image_name"] for s in samples if not (out / s["image_name"]).is_file()]
-        if missing:
-            log.warning("%s: %d image(s) missing, e.g. %s", path, len(missing), missing[:5])
-        summary["splits"][split] = len(samples)
-        summary["labels"] = labels
-        summary.setdefault("missing", {})[split] = missing[:20]
-    return summary
+            os.replace(item, dest / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

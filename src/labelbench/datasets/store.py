@@ -16,7 +16,9 @@ A dataset is a folder holding
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ import pandas as pd
 
 from labelbench import __version__
 from labelbench.errors import ChecksumError, DataError
-from labelbench.io import atomic_path, file_digest, write_json
+from labelbench.io import atomic_path, file_digest, write_json, write_text
 
 SIDECAR = "dataset.json"
 IMAGES = "images.npy"
@@ -84,8 +86,10 @@ class Dataset:
         return self.samples["label"].to_numpy(np.int64)
 
 
-def write_dataset(out_dir: str | os.PathLike, ds: Dataset, source: str, params: dict, inputs: dict) -> Path:
-    """Write ``ds`` to ``out_dir`` in the on-disk format; ``inputs`` maps input names to their checksums."""
+def write_dataset(out_dir: str | os.PathLike, ds: Dataset, source: str, params: dict, inputs: dict,
+                  extra: dict | None = None) -> Path:
+    """Write ``ds`` to ``out_dir`` in the on-disk format; ``inputs`` maps input names to their checksums, ``meta``
+    adds top-level sidecar entries."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / SIDECAR).unlink(missing_ok=True)  # an old sidecar must not vouch for new arrays
@@ -116,6 +120,7 @@ def write_dataset(out_dir: str | os.PathLike, ds: Dataset, source: str, params: 
         "files": digests,
         "stat": stats,
         "meta": ds.meta,
+        **(extra or {}),
     }
     write_json(out / SIDECAR, sidecar)
     return out
@@ -160,13 +165,23 @@ def folder_checksums(folder: str | os.PathLike) -> dict:
     return {"files": {n: file_digest(folder / n) for n in names}, "stat": {n: _stat(folder / n) for n in names}}
 
 
-def quarantine_if_corrupt(dataset_dir: str | os.PathLike) -> str | None:
-    """Check a finished dataset before a run uses it; when a file no longer matches its sidecar, rename the
-    sidecar to ``dataset.json.corrupt`` (the dataset then counts as unbuilt, so Snakemake rebuilds it) and
-    return a message saying which file and why. ``None`` when the dataset is intact or not built yet.
+#: the sidecar key naming the last change of a dataset's files that was checked (and led to its rebuild)
+CHANGE_CHECKED = "change_checked"
 
-    Cheap on every start: a file whose size and modification time are those recorded at writing is trusted;
-    any other is hashed and compared with the recorded sha256.
+
+def _fingerprint(entries) -> str:
+    return hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def dataset_change(dataset_dir: str | os.PathLike) -> str | None:
+    """How a finished dataset's files differ from its sidecar, as a short name, without writing anything: the
+    workflow asks this while it is parsed, and a name makes a ``check_dataset`` job (which hashes the files, see
+    :func:`check_dataset`) run before the dataset is rebuilt.
+
+    A file whose size or modification time is not the one recorded when it was written, or that is missing, or an
+    unreadable sidecar, gives a name derived from what was found. Otherwise the answer is the change the sidecar
+    says was checked before the dataset was last built (so the rebuilt dataset asks for the same, finished, check
+    and Snakemake sees nothing new), or None: intact and never found changed, or not built yet.
     """
     dataset_dir = Path(dataset_dir)
     path = dataset_dir / SIDECAR
@@ -174,26 +189,51 @@ def quarantine_if_corrupt(dataset_dir: str | os.PathLike) -> str | None:
         return None
     try:
         sidecar = json.loads(path.read_text())
-        files, stats = sidecar.get("files", {}), sidecar.get("stat", {})
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        problem = f"{path} is unreadable ({exc})"
-    else:
-        problem = None
-        for name, expected in files.items():
-            f = dataset_dir / name
-            if not f.is_file():
-                problem = f"{f} is missing"
-                break
-            if stats.get(name) == _stat(f):
-                continue
-            actual = file_digest(f)
-            if actual != expected:
-                problem = f"{f} does not match its sha256 in {path} (expected {expected}, got {actual})"
-                break
-    if problem is None:
-        return None
-    os.replace(path, path.with_name(SIDECAR + ".corrupt"))
-    return f"{problem}: the dataset will be rebuilt ({SIDECAR} renamed to {SIDECAR}.corrupt)"
+        files, stats = dict(sidecar.get("files", {})), dict(sidecar.get("stat", {}))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return "unreadable_" + _fingerprint(list(_stat(path)))
+    changed = []
+    for name in sorted(files):
+        f = dataset_dir / name
+        actual = _stat(f) if f.is_file() else "missing"
+        if actual != stats.get(name):
+            changed.append([name, actual])
+    if changed:
+        return _fingerprint(changed)
+    return sidecar.get(CHANGE_CHECKED)
+
+
+def check_dataset(dataset_dir: str | os.PathLike, report: str | os.PathLike) -> list[str]:
+    """Hash every file of a dataset whose files changed (see :func:`dataset_change`) and compare it with the
+    sha256 its sidecar recorded; log each difference as a warning and write them all to ``report``. The dataset is
+    rebuilt after this check whatever it finds (Snakemake scheduled the rebuild when it saw the change): seeded,
+    the rebuild is byte for byte the dataset that was written first. Returns the problems found."""
+    dataset_dir = Path(dataset_dir)
+    path = dataset_dir / SIDECAR
+    problems = []
+    try:
+        sidecar = json.loads(path.read_text())
+        files = dict(sidecar["files"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        problems.append(f"{path} is unreadable ({exc})")
+        files = {}
+    for name, expected in sorted(files.items()):
+        f = dataset_dir / name
+        if not f.is_file():
+            problems.append(f"{f} is missing although {path} lists it")
+            continue
+        actual = file_digest(f)
+        if actual != expected:
+            problems.append(f"{f} does not match its sha256 in {path} (expected {expected}, got {actual})")
+    log = logging.getLogger("labelbench.datasets")
+    for problem in problems:
+        log.warning("%s: the dataset will be rebuilt", problem)
+    if not problems:
+        log.warning("%s: file sizes or times differ from %s but every sha256 matches; the dataset will be rebuilt "
+                    "all the same (byte for byte)", dataset_dir, path)
+    lines = problems or [f"every file of {dataset_dir} matches its sha256 in {path}"]
+    write_text(report, "\n".join(lines) + "\n")
+    return problems
 
 
 def load_dataset(dataset_dir: str | os.PathLike, verify: bool = True, mmap: bool = False) -> Dataset:

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from PIL import Image
 
 from labelbench.datasets.store import SIDECAR, load_dataset
+from labelbench.errors import DataError
 from labelbench.figures.common import plt, save
+from labelbench.images import decode_image
 
 
 def _label_text(row: pd.Series, ds) -> str:
@@ -24,13 +25,17 @@ def _label_text(row: pd.Series, ds) -> str:
 
 def _grid(images: list[np.ndarray], titles: list[str], points: list[np.ndarray | None] | None = None):
     n = len(images)
-    cols = int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / cols))
+    cols = max(1, int(np.ceil(np.sqrt(n))))
+    rows = max(1, int(np.ceil(n / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.0 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
+    if not images:
+        axes.flat[0].text(0.5, 0.5, "no readable image", ha="center", va="center")
     for i, (ax, im, title) in enumerate(zip(axes.flat, images, titles, strict=False)):
-        ax.imshow(im.squeeze(), cmap="gray" if im.shape[-1] == 1 else None, interpolation="nearest")
+        gray = im.ndim == 3 and im.shape[-1] == 1
+        # only the channel axis is dropped: squeeze() would also drop the sides of a 1×1 image
+        ax.imshow(im[..., 0] if gray else im, cmap="gray" if gray else None, interpolation="nearest")
         if points is not None and points[i] is not None:
             ax.scatter(points[i][:, 0] - 0.5, points[i][:, 1] - 0.5, s=12, c="lime", edgecolors="black")
         ax.set_title(title, fontsize=7)
@@ -90,13 +95,19 @@ def _nuswide_figures(dataset_dir, sidecar, samples_png, labels_png, n, dpi, rng)
     for split in ("train", "test"):
         ann = json.loads((dataset_dir / f"small_{split}.json").read_text())
         records += [{**s, "split": split} for s in ann["samples"]]
-    present = [r for r in records if (dataset_dir / r["image_name"]).is_file()]
-    pick = rng.choice(len(present), size=min(n, len(present)), replace=False)
-    images, titles = [], []
-    for i in sorted(pick):
-        with Image.open(dataset_dir / present[i]["image_name"]) as im:
-            images.append(np.asarray(im.convert("RGB")))
-        titles.append(", ".join(present[i]["image_labels"]))
+    skipped = {(split, name) for split, names in (sidecar.get("skipped") or {}).items() for name in names}
+    present = [r for r in records if (r["split"], r["image_name"]) not in skipped
+               and (dataset_dir / r["image_name"]).is_file()]
+    shown = {}
+    for i in rng.permutation(len(present)):  # random picks until n decode (the build skipped what it could not)
+        if len(shown) == n:
+            break
+        try:
+            shown[i] = np.asarray(decode_image(dataset_dir / present[i]["image_name"]))
+        except DataError:
+            continue
+    images = [shown[i] for i in sorted(shown)]
+    titles = [", ".join(present[i]["image_labels"]) for i in sorted(shown)]
     save(_grid(images, titles), samples_png, dpi)
     long = pd.DataFrame(
         [{"label": t, "split": r["split"]} for r in records for t in r["image_labels"]]

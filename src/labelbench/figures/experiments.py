@@ -183,7 +183,7 @@ def tag_frequency(predictions: list[str]):
 
 
 def tagging_examples(predictions: list[str], dataset_dir: str, n: int = 12, threshold: float = 0.5):
-    from PIL import Image
+    from labelbench.images import decode_image
 
     path = predictions[0]
     part = pd.read_parquet(path).query("split == 'test'").reset_index(drop=True)
@@ -191,8 +191,7 @@ def tagging_examples(predictions: list[str], dataset_dir: str, n: int = 12, thre
     cols_n = 4
     fig, axes = plt.subplots(int(np.ceil(n / cols_n)), cols_n, figsize=(3.2 * cols_n, 3.6 * np.ceil(n / cols_n)))
     for ax, i in zip(axes.flat, range(n), strict=False):
-        with Image.open(f"{dataset_dir}/{part.loc[i, 'image_name']}") as im:
-            ax.imshow(im.convert("RGB"))
+        ax.imshow(decode_image(f"{dataset_dir}/{part.loc[i, 'image_name']}"))
         true = {c[2:] for c in cols if part.loc[i, f"tag_{c[2:]}"] > 0.5}
         pred = {c[2:] for c in cols if part.loc[i, c] >= threshold}
         ax.set_title(f"true: {', '.join(sorted(true))}\npred: {', '.join(sorted(pred)) or '—'}", fontsize=7,

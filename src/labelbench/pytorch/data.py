@@ -3,84 +3,33 @@ subset and the synthetic scenes.
 
 Annotation files look like ``{"samples": [{"image_name": …, "image_labels": [...]}, …], "labels": [...]}``.
 Images are checked once when the dataset is opened: a missing or unreadable file is skipped and counted, or
-stops the job, as ``on_bad_image`` says. Every image is converted to RGB (grayscale, palette, CMYK; images
-with transparency are composited on white first).
+stops the job, as ``on_bad_image`` says. Every image is decoded by :func:`labelbench.images.decode_image`,
+as dataset builds and figures decode it.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset
 
+# the annotation reader is framework-free (dataset builds use it too); Annotations is re-exported for callers here
+from labelbench.datasets.nus import SPLIT_FILES, Annotations, read_annotations  # noqa: F401
 from labelbench.errors import DataError
+from labelbench.images import decode_image
 
 log = logging.getLogger("labelbench.tagging")
-SPLIT_FILES = {"train": "small_train.json", "test": "small_test.json"}
-
-
-@dataclass
-class Annotations:
-    """One annotation file, checked: names, 0/1 target matrix, and the label list."""
-
-    path: Path
-    labels: list[str]
-    names: list[str]
-    targets: np.ndarray
-    objects: list[list[dict]] = field(default_factory=list)
-
-
-def read_annotations(path: str | Path, labels: list[str] | None = None) -> Annotations:
-    """Parse and check one NUS-WIDE annotation file. A tag not in the label list, a sample without tags, or an
-    empty label list stops with an error naming the file and the sample."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the annotation JSON ({exc})") from exc
-    if not isinstance(data, dict) or "samples" not in data or "labels" not in data:
-        raise DataError(f"{path}: expected an object with 'samples' and 'labels'")
-    labels = list(labels if labels is not None else data["labels"])
-    if not labels:
-        raise DataError(f"{path}: the label list is empty; expected the tag vocabulary under 'labels'")
-    index = {t: k for k, t in enumerate(labels)}
-    names, rows, objects = [], [], []
-    for i, sample in enumerate(data["samples"]):
-        name = sample.get("image_name")
-        tags = sample.get("image_labels")
-        where = f"{path}, sample {i} ({name!r})"
-        if not name or not isinstance(tags, list):
-            raise DataError(f"{where}: needs 'image_name' and a list 'image_labels'")
-        if not tags:
-            raise DataError(f"{where}: its label list is empty; every sample needs at least one tag")
-        unknown = [t for t in tags if t not in index]
-        if unknown:
-            raise DataError(f"{where}: tags {unknown} are not in the label list {labels}")
-        row = np.zeros(len(labels), np.float32)
-        row[[index[t] for t in tags]] = 1
-        names.append(name)
-        rows.append(row)
-        objects.append(sample.get("objects", []))
-    targets = np.stack(rows) if rows else np.zeros((0, len(labels)), np.float32)
-    return Annotations(path, labels, names, targets, objects)
 
 
 def load_rgb(path: str | Path) -> Image.Image:
-    """Open any image as RGB: transparency composited on white, palette/grayscale/CMYK converted."""
-    with Image.open(path) as im:
-        im.load()
-        if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-            rgba = im.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return Image.alpha_composite(white, rgba).convert("RGB")
-        return im.convert("RGB")
+    """Any image as upright 8-bit RGB, through :func:`labelbench.images.decode_image` (EXIF orientation, 16-bit
+    scaled, transparency on white, palette/grayscale/CMYK converted), as dataset builds and figures decode it."""
+    return decode_image(path)
 
 
 def check_images(
@@ -91,13 +40,11 @@ def check_images(
     good, bad, kept = [], [], {}
     for i, name in enumerate(names):
         try:
+            image = load_rgb(root / name)
             if keep:
-                kept[i] = load_rgb(root / name)
-            else:
-                with Image.open(root / name) as im:
-                    im.load()
+                kept[i] = image
             good.append(i)
-        except (FileNotFoundError, UnidentifiedImageError, OSError, SyntaxError) as exc:
+        except DataError as exc:
             if on_bad_image == "fail":
                 raise DataError(f"image {root / name} cannot be read ({exc}); set on_bad_image: skip to skip") from exc
             bad.append(name)
@@ -152,9 +99,8 @@ class NusWideDataset(Dataset):
         return self.annotations.names[int(self.indices[i])]
 
     def annotations_image_size(self, i: int) -> int:
-        """Width of the stored image (boxes in the annotations are in its pixels)."""
-        with Image.open(self.root / self.name(i)) as im:
-            return im.size[0]
+        """Width of the image as decoded (upright; boxes in the annotations are in its pixels)."""
+        return load_rgb(self.root / self.name(i)).size[0]
 
 
 def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

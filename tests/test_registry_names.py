@@ -1,0 +1,63 @@
+"""The framework-free declaration of loss and model names (used to check configs at start-up) matches the real
+registries exactly: names and builder parameters. torch is imported first (conftest), then Keras."""
+
+import inspect
+
+import pytest
+
+from labelbench import registry_names as R
+
+
+def _parameters(fn, skip=()) -> tuple[str, ...]:
+    return tuple(p for p in inspect.signature(fn).parameters if p not in skip)
+
+
+def test_keras_losses_match_the_registry():
+    losses = pytest.importorskip("labelbench.keras.losses")
+    assert sorted(R.KERAS_LOSSES) == sorted(losses.LOSSES)
+    for name, fn in losses.LOSSES.items():
+        assert R.KERAS_LOSSES[name] == _parameters(fn), name
+    assert sorted(R.KERAS_LOSS_TARGETS) == sorted(losses.LOSSES)
+
+
+def test_keras_models_match_the_registry():
+    models = pytest.importorskip("labelbench.keras.models")
+    assert sorted(R.KERAS_MODELS) == sorted(models.MODELS)
+    for name, fn in models.MODELS.items():
+        params = _parameters(fn)
+        assert params[:2] == R.KERAS_MODEL_DATA_ARGS, name
+        assert R.KERAS_MODELS[name] == params[2:], name
+
+
+def test_torch_losses_match_the_registry():
+    losses = pytest.importorskip("labelbench.pytorch.losses")
+    assert sorted(R.TORCH_LOSSES) == sorted(losses.LOSSES)
+    for name, fn in losses.LOSSES.items():
+        assert R.TORCH_LOSSES[name] == _parameters(fn), name
+
+
+def test_torch_models_match_the_builder_and_torchvision():
+    models = pytest.importorskip("labelbench.pytorch.models")
+    torchvision = pytest.importorskip("torchvision")
+    assert R.TORCHVISION_MODELS == tuple(torchvision.models.list_models(module=torchvision.models))
+    assert R.TORCH_MODELS == {"small_cnn": _parameters(models.SmallCNN.__init__, skip=("self", "n_outputs"))}
+    # build_model(name, n_outputs, weights, dropout, **kwargs): weights and dropout are what a torchvision model takes
+    assert _parameters(models.build_model, skip=("name", "n_outputs", "kwargs")) == R.TORCHVISION_MODEL_ARGS
+
+
+def test_complementary_losses_are_the_targets_module_s():
+    from labelbench import targets
+
+    assert targets.COMPLEMENTARY_LOSSES == R.COMPLEMENTARY_LOSSES
+    assert {n for n, kind in R.KERAS_LOSS_TARGETS.items() if kind == "complementary"} == set(R.COMPLEMENTARY_LOSSES)
+
+
+def test_what_the_workflow_imports_at_start_up_loads_no_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys, labelbench.config, labelbench.config_check, labelbench.datasets.build, "
+            "labelbench.datasets.real, labelbench.datasets.store; "
+            "print(sorted(m for m in ('torch', 'tensorflow', 'keras', 'jax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
