@@ -110,7 +110,7 @@ def main():
                              text=True, check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
         cost = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append({"experiment": exp, "model": spec["model"]["name"], "input": "x".join(map(str, shape)),
-                     "runs": len(spec["variants"]) * len(spec["seeds"]), "epochs": training.get("epochs"), **cost})
+                     "runs": sum(len(v.get("seeds", spec["seeds"])) for v in spec["variants"].values()), "epochs": training.get("epochs"), **cost})
     for r in rows:
         print(f"{r['experiment']:14s} {r['model']:18s} {r['input']:>11s}  {r['params'] / 1e6:7.2f} M params  "
               f"{r['forward_flops'] / 1e9:9.4f} GFLOP forward  {r['training_flops'] / 1e9:9.4f} GFLOP/training image")

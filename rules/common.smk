@@ -85,12 +85,17 @@ def experiment_dataset(wildcards):
     return sidecar(variant.get("dataset") or spec["dataset"])
 
 
-def run_dirs(experiment):
+def variant_seeds(experiment, variant):
+    """A variant's seeds: its own `seeds`, or the experiment's."""
     spec = EXPERIMENTS[experiment]
+    return spec["variants"][variant].get("seeds", spec["seeds"])
+
+
+def run_dirs(experiment):
     return [
         f"{RESULTS}/{experiment}/{v}/{s}"
-        for v in spec["variants"]
-        for s in spec["seeds"]
+        for v in EXPERIMENTS[experiment]["variants"]
+        for s in variant_seeds(experiment, v)
     ]
 
 
@@ -120,10 +125,11 @@ def experiment_models(wildcards):
 
 
 def gradcam_pair(wildcards):
-    """Ordinary and compared complementary model of the first seed, for the Grad-CAM grids."""
+    """Ordinary and compared complementary model of the first seed both ran, for the Grad-CAM grids."""
     spec = EXPERIMENTS[wildcards.experiment]
-    seed = spec["seeds"][0]
     other = spec["gradcam"].get("compare", "pc_sigmoid")
+    exp = wildcards.experiment
+    seed = next(s for s in variant_seeds(exp, "ordinary") if s in variant_seeds(exp, other))
     return [
         f"{RESULTS}/{wildcards.experiment}/{v}/{seed}/model.keras"
         for v in ("ordinary", other)
@@ -137,7 +143,7 @@ def gradcam_study_models(wildcards):
         f"{RESULTS}/{wildcards.experiment}/{v}/{s}/model.keras"
         for v, vs in spec["variants"].items()
         if not vs.get("dataset")
-        for s in spec["seeds"]
+        for s in variant_seeds(wildcards.experiment, v)
     ]
 
 

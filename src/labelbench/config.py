@@ -215,6 +215,17 @@ def _check_complementary_gradcam(key: str, spec: dict) -> None:
                 f"({gradcam.get('compare', 'pc_sigmoid')!r}), but {variant!r} is not a variant; expected one of "
                 f"{_names(spec['variants'])}"
             )
+    compare = gradcam.get("compare", "pc_sigmoid")
+    if not set(variant_seeds(spec, "ordinary")) & set(variant_seeds(spec, compare)):
+        raise ConfigError(
+            f"{key}.variants: the Grad-CAM grids draw 'ordinary' and {compare!r} of one seed, but they share none "
+            f"({variant_seeds(spec, 'ordinary')} and {variant_seeds(spec, compare)}); expected a seed in common"
+        )
+
+
+def variant_seeds(spec: dict, variant: str) -> list[int]:
+    """A variant's seeds: its own ``seeds``, or the experiment's."""
+    return spec["variants"][variant].get("seeds", spec["seeds"])
 
 
 def _splits(spec: dict) -> set[str]:
