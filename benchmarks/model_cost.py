@@ -109,8 +109,9 @@ def main():
         out = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)], capture_output=True,
                              text=True, check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
         cost = json.loads(out.stdout.strip().splitlines()[-1])
+        runs = sum(len(v.get("seeds", spec["seeds"])) for v in spec["variants"].values())
         rows.append({"experiment": exp, "model": spec["model"]["name"], "input": "x".join(map(str, shape)),
-                     "runs": sum(len(v.get("seeds", spec["seeds"])) for v in spec["variants"].values()), "epochs": training.get("epochs"), **cost})
+                     "runs": runs, "epochs": training.get("epochs"), **cost})
     for r in rows:
         print(f"{r['experiment']:14s} {r['model']:18s} {r['input']:>11s}  {r['params'] / 1e6:7.2f} M params  "
               f"{r['forward_flops'] / 1e9:9.4f} GFLOP forward  {r['training_flops'] / 1e9:9.4f} GFLOP/training image")

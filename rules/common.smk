@@ -129,7 +129,9 @@ def gradcam_pair(wildcards):
     spec = EXPERIMENTS[wildcards.experiment]
     other = spec["gradcam"].get("compare", "pc_sigmoid")
     exp = wildcards.experiment
-    seed = next(s for s in variant_seeds(exp, "ordinary") if s in variant_seeds(exp, other))
+    seed = next(
+        s for s in variant_seeds(exp, "ordinary") if s in variant_seeds(exp, other)
+    )
     return [
         f"{RESULTS}/{wildcards.experiment}/{v}/{seed}/model.keras"
         for v in ("ordinary", other)
