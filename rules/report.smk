@@ -9,6 +9,7 @@ rule report:
         datasets=[sidecar(d) for d in DATASETS],
         notebooks=[f"{RESULTS}/notebooks/{e}.html" for e in EXPERIMENTS],
         speed=speed_files(),
+        runs=run_records(),
     output:
         html=f"{RESULTS}/report/index.html",
         claims=report(

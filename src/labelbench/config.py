@@ -55,3 +55,8 @@ def check_references(config: dict) -> None:
                     f"experiments.{exp}.reference[{i}].variant: {ref['variant']!r} is not a variant of {exp}; "
                     f"expected one of {sorted(spec['variants'])}"
                 )
+
+
+def training_device(config: dict, experiment: str) -> str:
+    """Where ``experiment``'s training runs: its own ``device``, else the config's top-level one (cpu or gpu)."""
+    return config["experiments"][experiment].get("device") or config.get("device", "cpu")
