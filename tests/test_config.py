@@ -46,6 +46,9 @@ BAD_CONFIGS = [
     (("experiments", "landmark", "dataset"), "digits", ["experiments.landmark.dataset", "expects a dataset with"]),
     (("experiments", "landmark", "variants", "masked", "weighting"), "heavy", ["'heavy' is not one of"]),
     (("datasets", "mosaic_shapes", "tiles"), "nothing", ["datasets.mosaic_shapes.tiles", "'nothing' is not a dataset"]),
+    (("device",), "cuda", ["'cuda' is not one of ['cpu', 'gpu']"]),
+    (("experiments", "tagging", "device"), "tpu", ["'tpu' is not one of ['cpu', 'gpu', None]"]),
+    (("experiments", "mosaic", "training", "threads"), 0, ["0 is less than the minimum of 1"]),
 ]
 
 
