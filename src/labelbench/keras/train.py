@@ -66,6 +66,12 @@ def _device_used(tf, device: str) -> str:
     return f"gpu: {details.get('device_name', gpus[0].name)}"
 
 
+def _versions() -> dict[str, str]:
+    import tensorflow as tf
+
+    return {"keras": keras.__version__, "tensorflow": tf.__version__}
+
+
 def _optimizer(training: dict):
     if training["optimizer"] == "sgd":
         return keras.optimizers.SGD(training["learning_rate"], momentum=training.get("momentum", 0.0))
@@ -288,10 +294,8 @@ def train_run(
     write_table(preds, outputs.predictions)
     with atomic_path(outputs.model, suffix=".keras") as tmp:
         model.save(tmp)
-    import tensorflow as tf
-
     write_run_record(outputs.run, experiment=experiment, variant=variant, seed=seed, framework="keras",
-                     placement=placement, versions={"keras": keras.__version__, "tensorflow": tf.__version__})
+                     placement=placement, versions=_versions())
     shutil.rmtree(ckpt, ignore_errors=True)  # the finished model supersedes the checkpoints
     return {"diverged": diverged_at is not None, "epochs": len(history)}
 
