@@ -166,3 +166,31 @@ def test_the_numbers_do_not_depend_on_cores(smoke_run, tmp_path):
     html = (smoke_run / "results/report/index.html").read_text()
     assert "mosaic on cpu with 2 threads (2 inter-op), 6 runs" in html
     assert "masked on cpu with 1 thread (1 inter-op), 2 runs" in html
+
+
+@pytest.mark.slow
+def test_the_cpu_scaling_benchmark_runs_both_modes_through_the_pipeline(tmp_path):
+    """benchmarks/cpu_scaling.py on two smoke runs: each mode's jobs recorded the threads it gave them, and the
+    JSON line carries both wall times, their ratio and the memory peaks (timings: only their presence)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/cpu_scaling.py"), "--configfile",
+                           str(ROOT / "configs/smoke.yaml"), "--cores", "2", "--runs", "masked/mask_odd/0",
+                           "masked/no_mask/0", "--workdir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["threads_recorded"] == {"one_at_a_time": [2], "side_by_side": [1]}
+    assert result["one_at_a_time_s"] > 0 and result["side_by_side_s"] > 0
+    assert result["ratio_one_at_a_time_over_side_by_side"] == pytest.approx(
+        result["one_at_a_time_s"] / result["side_by_side_s"], rel=1e-2)
+    assert 0 < result["job_max_rss_mb"] <= result["peak_rss_mb_side_by_side"]
+    assert 0 < result["peak_pss_mb_side_by_side"] <= result["peak_rss_mb_side_by_side"] < result["machine_memory_mb"]
+    one = yaml.safe_load((tmp_path / "one_at_a_time.yaml").read_text())
+    assert {e["device"] for e in one["experiments"].values()} == {"cpu"}
+
+
+def test_the_cpu_scaling_benchmark_refuses_an_unknown_run():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/cpu_scaling.py"), "--configfile",
+                           str(ROOT / "configs/smoke.yaml"), "--cores", "2", "--runs", "masked/mask_prime/0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "--runs masked/mask_prime/0: no such experiment/variant in" in proc.stderr
