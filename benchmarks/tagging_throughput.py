@@ -59,7 +59,8 @@ def main():
     from labelbench.pytorch.models import build_model
     from labelbench.pytorch.train import configure
 
-    device = configure(0, args.threads, args.deterministic)  # seed, threads and kernels as the training job sets them
+    # seed, threads and kernels as the training job sets them; the GPU when there is one
+    device = configure(0, args.threads, args.deterministic, "gpu" if torch.cuda.is_available() else "cpu")
     cuda = device.type == "cuda"
     n_images = args.batch * args.steps
     tmp = tempfile.TemporaryDirectory(prefix="lb-tagging-bench-")

@@ -1,7 +1,7 @@
 # Input functions and helpers. Rules stay declarative; everything computed from the config is here.
 from pathlib import Path
 
-from labelbench.config import check_references
+from labelbench.config import check_references, training_device
 from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
 from labelbench.datasets.store import dataset_change
@@ -107,6 +107,11 @@ def experiment_histories(wildcards):
     return [f"{d}/history.csv" for d in run_dirs(wildcards.experiment)]
 
 
+def run_records():
+    """Every training run's run.json (device and threads), for the report."""
+    return [f"{d}/run.json" for exp in EXPERIMENTS for d in run_dirs(exp)]
+
+
 def experiment_predictions(wildcards):
     return [f"{d}/predictions.parquet" for d in run_dirs(wildcards.experiment)]
 
@@ -163,6 +168,9 @@ def train_params(wildcards):
         "model_spec": spec["model"],
         "training": spec["training"],
         "variant_spec": spec["variants"][wildcards.variant],
+        # the job computes with these, whatever Snakemake's `threads` (lowered to --cores when smaller) says
+        "device": training_device(config, wildcards.experiment),
+        "threads": spec["training"]["threads"],
     }
 
 
@@ -177,6 +185,7 @@ def eval_params(wildcards):
 
 
 def train_threads(wildcards):
+    """Cores a training job is scheduled on (its configured threads)."""
     return EXPERIMENTS[wildcards.experiment]["training"]["threads"]
 
 
@@ -187,7 +196,28 @@ def speed_claim(experiment):
     )
 
 
+def gpus(experiment):
+    """Units of the `gpu` resource a job of `experiment` claims: 1 on device gpu, 0 on cpu.
+
+    So CPU jobs run side by side under `--resources gpu=1`, and on SLURM go to a partition without GPUs.
+    """
+    return int(training_device(config, experiment) == "gpu")
+
+
+def train_gpus(wildcards):
+    return gpus(wildcards.experiment)
+
+
+def landmark_speed_threads(wildcards):
+    return EXPERIMENTS["landmark"]["training"]["threads"]
+
+
+def landmark_speed_gpus(wildcards):
+    return gpus("landmark")
+
+
 def landmark_speed_settings(wildcards):
+    """The landmark runs' own model, input size, batch, device and threads."""
     spec = EXPERIMENTS["landmark"]
     size = DATASETS[spec["dataset"]].get("size", 32)
     batch = spec["training"]["batch_size"]
@@ -198,6 +228,8 @@ def landmark_speed_settings(wildcards):
         steps=claim.get("steps", 40),
         rounds=claim.get("rounds", 12),
         model_spec=spec["model"],
+        device=training_device(config, "landmark"),
+        threads=spec["training"]["threads"],
     )
 
 

@@ -8,6 +8,7 @@ rule train_keras:
         model=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/model.keras",
         history=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/history.csv",
         predictions=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/predictions.parquet",
+        run=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/run.json",
     log:
         f"{RESULTS}/logs/train/{{experiment}}/{{variant}}/{{seed}}.log",
     benchmark:
@@ -18,7 +19,7 @@ rule train_keras:
         SOFTWARE
     threads: train_threads
     resources:
-        gpu=1,
+        gpu=train_gpus,
     params:
         framework="keras",
         run=train_params,
@@ -36,9 +37,9 @@ rule landmark_speed:
         f"{RESULTS}/logs/landmark_speed.log",
     conda:
         SOFTWARE
-    threads: lambda wc: EXPERIMENTS["landmark"]["training"]["threads"]
+    threads: landmark_speed_threads
     resources:
-        gpu=1,
+        gpu=landmark_speed_gpus,
     params:
         settings=landmark_speed_settings,
     script:

@@ -9,6 +9,7 @@ rule report:
         tables=report_tables(),
         datasets=[sidecar(d) for d in DATASETS],
         notebooks=[f"{RESULTS}/notebooks/{e}.html" for e in EXPERIMENTS],
+        runs=run_records(),
     output:
         html=f"{RESULTS}/report/index.html",
         claims=report(

@@ -8,6 +8,7 @@ rule train_torch:
         model=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/model.pt",
         history=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/history.csv",
         predictions=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/predictions.parquet",
+        run=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/run.json",
     log:
         f"{RESULTS}/logs/train/{{experiment}}/{{variant}}/{{seed}}.log",
     benchmark:
@@ -18,7 +19,7 @@ rule train_torch:
         SOFTWARE
     threads: train_threads
     resources:
-        gpu=1,
+        gpu=train_gpus,
     params:
         framework="torch",
         run=train_params,

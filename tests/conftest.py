@@ -41,8 +41,8 @@ def smoke_run(tmp_path_factory):
     """The whole smoke pipeline, run once per test session."""
     wd = tmp_path_factory.mktemp("smoke")
     shutil.copy(ROOT / "config.yaml", wd / "config.yaml")
-    # three cores: a 2-thread training job holds the one `gpu`, and a 1-thread job can run beside it
-    run_snakemake(wd, "--configfile", str(ROOT / "configs/smoke.yaml"), "--cores", "3", "--resources", "gpu=1")
+    # two cores: training jobs run side by side; test_placement reruns it with --cores 1 and expects the same bytes
+    run_snakemake(wd, "--configfile", str(ROOT / "configs/smoke.yaml"), "--cores", "2", "--resources", "gpu=1")
     return wd
 
 

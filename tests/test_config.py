@@ -88,6 +88,9 @@ BAD_CONFIGS = [
       "'train-images-idx3-ubyte.gz'"]),
     (("experiments", "complementary", "gradcam", "compare"), "ure",
      ["experiments.complementary.variants", "gradcam.compare ('ure')", "'ure' is not a variant"]),
+    (("device",), "cuda", ["'cuda' is not one of ['cpu', 'gpu']"]),
+    (("experiments", "tagging", "device"), "tpu", ["'tpu' is not one of ['cpu', 'gpu', None]"]),
+    (("experiments", "mosaic", "training", "threads"), 0, ["0 is less than the minimum of 1"]),
 ]
 
 

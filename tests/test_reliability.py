@@ -1,6 +1,7 @@
 """Reliability drills through Snakemake: killed jobs, killed downloads, corrupt caches, full disks, two runs at once,
 and local GPU scheduling. Each drill asserts that nothing finished-looking is left wrong and nothing done is lost."""
 
+import copy
 import http.server
 import json
 import os
@@ -279,14 +280,41 @@ def job_intervals(log_text: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_gpu_jobs_never_overlap_while_other_jobs_run_beside_them(smoke_run):
+TRAIN_RULES = ["train_keras", "train_torch", "landmark_speed"]  # every rule whose gpu claim follows the device
+
+
+def _overlap(a, b) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def test_cpu_training_jobs_run_side_by_side(smoke_run):
+    """The smoke config trains on device cpu: no job claims the one `gpu`, so --cores 2 runs two at once."""
     log = max((smoke_run / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_size)
     jobs = job_intervals(log.read_text())
-    gpu_rules = ["train_keras", "train_torch", "landmark_speed"]  # every rule declaring gpu=1
-    train = jobs[jobs["rule"].isin(gpu_rules)].sort_values("start")
+    train = list(jobs[jobs["rule"].isin(TRAIN_RULES)].itertuples())
     assert len(train) >= 10
+    assert any(a.jobid < b.jobid and _overlap(a, b) for a in train for b in train), "no two training jobs overlapped"
+
+
+def test_gpu_jobs_never_overlap_while_other_jobs_run_beside_them(tmp_path):
+    """device gpu: every training job claims the `gpu`, so --resources gpu=1 runs them one at a time (on a machine
+    without a GPU they train on the CPU, with a warning) while other jobs run beside them."""
+    cfg = copy.deepcopy(MASKED)
+    cfg["device"] = "gpu"
+    masked = cfg["experiments"]["masked"]
+    masked["training"]["epochs"] = 4
+    masked["variants"]["no_mask"] = {"loss": "masked_cce", "mask": "none"}
+    masked["seeds"] = [0, 1]
+    proc = _start(tmp_path, "results/masked/summary.csv", *_config(tmp_path, cfg))
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    log = max((tmp_path / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_size)
+    jobs = job_intervals(log.read_text())
+    train = jobs[jobs["rule"].isin(TRAIN_RULES)].sort_values("start")
+    assert len(train) == 4
     # with --resources gpu=1 each training job starts only once the previous one has finished
     assert (train["start"].to_numpy()[1:] >= train["end"].to_numpy()[:-1]).all(), train
-    others = jobs[~jobs["rule"].isin([*gpu_rules, "all"])]
-    beside = [o.rule for o in others.itertuples() for t in train.itertuples() if t.start < o.start < t.end]
-    assert beside, "no job ran while a training job held the GPU"
+    others = jobs[~jobs["rule"].isin([*TRAIN_RULES, "all"])]
+    assert any(_overlap(o, t) for o in others.itertuples() for t in train.itertuples()), jobs
+    train_log = (tmp_path / "results/logs/train/masked/no_mask/1.log").read_text()
+    assert "device gpu was asked for, but TensorFlow" in train_log

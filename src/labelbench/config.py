@@ -277,3 +277,8 @@ def check_claims(config: dict) -> None:
             elif claim["kind"] == "speed" and exp != "landmark":
                 raise ConfigError(f"{where}.kind: speed claims time the landmark losses; expected them under "
                                   "experiments.landmark")
+
+
+def training_device(config: dict, experiment: str) -> str:
+    """Where ``experiment``'s training runs: its own ``device``, else the config's top-level one (cpu or gpu)."""
+    return config["experiments"][experiment].get("device") or config.get("device", "cpu")

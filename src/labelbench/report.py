@@ -54,8 +54,9 @@ def embed_png(path: str | Path) -> str:
 
 
 def run_facts(config: dict, config_files: list[str], workdir: str | Path, datasets: dict[str, str],
-              benchmarks: list[str]) -> dict:
-    """What was run: config and its hash, dataset checksums, hardware, package versions, git commit, job times."""
+              benchmarks: list[str], runs: list[str] | None = None) -> dict:
+    """What was run: config and its hash, dataset checksums, hardware, package versions, git commit, job times,
+    and where and with how many threads the training runs computed (from their ``run.json``)."""
     text = json.dumps(config, sort_keys=True, default=str)
     versions = {}
     for name in PACKAGES:
@@ -103,6 +104,7 @@ def run_facts(config: dict, config_files: list[str], workdir: str | Path, datase
         "datasets": data,
         "jobs": jobs_table.to_dict("records"),
         "total_job_seconds": float(jobs_table["seconds"].sum()) if len(jobs_table) else 0.0,
+        "training": training_placement(runs or []),
     }
 
 
@@ -127,6 +129,15 @@ def claim_rows(claims: pd.DataFrame, config: dict) -> list[dict]:
                      "badge": VERDICT_CLASSES.get(r["verdict"], "inconclusive"),
                      "explanation": explanations.get(r["claim_id"], "")})
     return rows
+
+
+def training_placement(runs: list[str]) -> list[dict]:
+    """One row per experiment and placement seen in the runs' ``run.json``: device asked for, device used,
+    threads, and how many runs."""
+    records = pd.DataFrame([json.loads(Path(p).read_text()) for p in runs],
+                           columns=["experiment", "device", "device_used", "threads", "inter_op_threads"])
+    key = ["experiment", "device", "device_used", "threads", "inter_op_threads"]
+    return records.groupby(key, sort=True).size().reset_index(name="runs").to_dict("records")
 
 
 def build_report(config: dict, facts: dict, summaries: dict[str, str], claims: list[str], figures: list[str],

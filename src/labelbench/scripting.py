@@ -51,3 +51,28 @@ def prepare_tensorflow_env(model_spec: dict) -> None:
     """Environment a Keras job needs before TensorFlow is imported."""
     if model_spec.get("name") in SEPARABLE_MODELS:
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+#: the variables through which OpenMP and the BLAS libraries take their thread count. Snakemake sets them to a
+#: job's scheduled threads, which it lowers to --cores when that is smaller; a training job sets them back to its
+#: configured count, so that its numbers never follow --cores.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GOTO_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def prepare_training_env(framework: str, model_spec: dict, device: str, threads: int) -> None:
+    """Environment a training (or step-timing) job needs before its framework is imported.
+
+    ``device`` cpu hides every GPU (``CUDA_VISIBLE_DEVICES`` empty), so that a CPU run on a machine with a GPU
+    computes on the CPU, as the config says; ``threads`` goes to every thread variable (:data:`THREAD_VARIABLES`).
+    """
+    if device not in ("cpu", "gpu"):
+        raise ValueError(f"device must be cpu or gpu, got {device!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    if framework == "keras":
+        prepare_tensorflow_env(model_spec)

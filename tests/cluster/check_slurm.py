@@ -1,7 +1,9 @@
 """Checks on a SLURM run of the smoke pipeline, from the scheduler's own records (run by run_slurm.sh).
 
-1. every GPU job (training, and the landmark speed measurement) was submitted to the GPU partition with a GPU
-   request (``TresPerJob=gres:gpu:1``), and no other job asked for one;
+1. every training job (and the landmark speed measurement) of an experiment on device gpu was submitted to the
+   gpu partition with a GPU request (``TresPerJob=gres:gpu:1``); every one on device cpu to the cpu partition
+   without one; both kinds ran; every training job had its configured threads as CPUs (``NumCPUs``,
+   ``CPUs/Task``), one of them more than one; no other job asked for a GPU or left the cpu partition;
 2. two GPU jobs were running at the same moment (the ``gpu`` resource is scoped locally in the profile), and
    never more than the two GPUs the node declares;
 3. every experiment's ``summary.csv`` equals a local run's (``--reference``, or a local run made here).
@@ -15,9 +17,16 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-TRAIN_RULES = ("train_keras", "train_torch", "landmark_speed")  # every rule that declares gpu=1
+TRAIN_RULES = ("train_keras", "train_torch", "landmark_speed")  # every rule whose gpu follows the device
 EXPERIMENTS = ("mosaic", "masked", "landmark", "tagging", "complementary")
+
+
+def placement(config: dict) -> dict[str, tuple[str, int]]:
+    """(device, threads) of each experiment's training jobs, as the config says (defaults: cpu, 1 thread)."""
+    return {exp: (spec.get("device") or config.get("device", "cpu"), spec.get("training", {}).get("threads", 1))
+            for exp, spec in config["experiments"].items()}
 
 
 def parse_jobs(text: str) -> pd.DataFrame:
@@ -29,9 +38,14 @@ def parse_jobs(text: str) -> pd.DataFrame:
         fields = dict(re.findall(r"(\w+(?:/\w+)?)=(\S*)", line))
         comment = fields.get("Comment", "")
         rule = next((r for r in re.findall(r"rule_(\w+?)_wildcards|rule_(\w+)$", comment) for r in r if r), None)
+        wildcards = comment.split("_wildcards_", 1)[1] if "_wildcards_" in comment else ""
+        experiment = next((e for e in EXPERIMENTS if wildcards.startswith(f"{e}_")), None)
         rows.append({
             "job_id": int(fields["JobId"]),
             "rule": rule or comment,
+            "experiment": "landmark" if rule == "landmark_speed" else experiment,
+            "num_cpus": int(fields.get("NumCPUs", 0)),
+            "cpus_per_task": int(fields.get("CPUs/Task", 0)),
             "partition": fields.get("Partition"),
             "tres_per_job": fields.get("TresPerJob", ""),
             "tres_per_node": fields.get("TresPerNode", ""),
@@ -89,19 +103,33 @@ def main() -> int:
     failed = jobs[jobs["state"] != "COMPLETED"]
     if len(failed):
         problems.append(f"jobs not COMPLETED: {failed[['job_id', 'rule', 'state']].values.tolist()}")
-    train = jobs[jobs["rule"].isin(TRAIN_RULES)]
+    train = jobs[jobs["rule"].isin(TRAIN_RULES)].copy()
     other = jobs[~jobs["rule"].isin(TRAIN_RULES)]
-    print(f"  {len(jobs)} jobs: {len(train)} training, {len(other)} others; rules {sorted(set(jobs['rule']))}")
-    if train.empty:
-        problems.append("no training job in the scheduler's records")
-    gpu_request = train["tres_per_job"].str.contains("gres:gpu:1") | train["tres_per_node"].str.contains("gpu:1")
-    if not gpu_request.all():
-        problems.append(f"training jobs without a GPU request: {train.loc[~gpu_request, 'job_id'].tolist()}")
-    if not (train["partition"] == "gpu").all():
-        problems.append(f"training jobs outside the gpu partition: {train['partition'].unique().tolist()}")
-    if (other["tres_per_job"].str.contains("gpu") | other["tres_per_node"].str.contains("gpu")).any():
-        problems.append("a job that is not training asked for a GPU")
-    peak = max_concurrent(train)
+    where = placement(yaml.safe_load(args.config.read_text()))
+    train["device"] = [where[e][0] for e in train["experiment"]]
+    train["threads"] = [where[e][1] for e in train["experiment"]]
+    gpu_jobs, cpu_jobs = train[train["device"] == "gpu"], train[train["device"] == "cpu"]
+    print(f"  {len(jobs)} jobs: {len(gpu_jobs)} on device gpu, {len(cpu_jobs)} training on device cpu, "
+          f"{len(other)} others; rules {sorted(set(jobs['rule']))}")
+    for kind, part in (("gpu", gpu_jobs), ("cpu", cpu_jobs)):
+        if part.empty:
+            problems.append(f"no training job on device {kind} in the scheduler's records")
+    asked_gpu = (jobs["tres_per_job"].str.contains("gpu:1") | jobs["tres_per_node"].str.contains("gpu:1"))
+    for _, job in train.iterrows():
+        gpu = bool(asked_gpu[job.name])
+        seen = (job["partition"], gpu, job["num_cpus"], job["cpus_per_task"])
+        expected = (job["device"], job["device"] == "gpu", job["threads"], job["threads"])
+        if seen != expected:
+            problems.append(f"job {job['job_id']} ({job['rule']}, {job['experiment']}, device {job['device']}): "
+                            f"partition, GPU request, NumCPUs, CPUs/Task = {seen}, expected {expected}")
+    if not (cpu_jobs["threads"] > 1).any():
+        problems.append("no CPU training job with more than one thread: the thread count is not shown")
+    if asked_gpu[other.index].any() or (other["partition"] != "cpu").any():
+        problems.append("a job that is not training asked for a GPU or left the cpu partition")
+    print("  per rule, device, partition, CPUs (jobs): " + "; ".join(
+        f"{r} {d} {p} {c} ({n})" for (r, d, p, c), n in
+        train.groupby(["rule", "device", "partition", "num_cpus"]).size().items()))
+    peak = max_concurrent(gpu_jobs)
     print(f"  training jobs on the two GPUs at once, at most: {peak}")
     if peak < 2:
         problems.append("no two GPU jobs ever ran at the same time (is `gpu` scoped globally?)")

@@ -5,10 +5,12 @@
 #
 # Installs Debian's slurm-wlm and munge when missing (needs root and apt), starts munged, slurmctld and slurmd
 # with two stand-in GPUs (character devices, as gres File= needs), runs configs/smoke.yaml with
-# `snakemake --profile profiles/slurm`, and then checks from the scheduler's own records (`scontrol show job`)
-# that every training job asked for a GPU, that two GPU jobs ran at the same time, and that the summaries equal
-# a local run's (the one in --reference DIR, or a local run made here). Every daemon it started is stopped by
-# PID on exit, whatever happened; every wait is bounded. Exit status 0 only when every check passed.
+# `snakemake --profile profiles/slurm` (landmark and tagging on device gpu, the rest on cpu), and then checks
+# from the scheduler's own records (`scontrol show job`) that GPU jobs went to the gpu partition with one GPU,
+# CPU training jobs to the cpu partition with their thread count, that two GPU jobs ran at the same time, and
+# that the summaries equal a local run's (the one in --reference DIR, or a local run made here). Every daemon it
+# started is stopped by PID on exit, whatever happened; every wait is bounded. Exit status 0 only when every
+# check passed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,7 +22,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --reference) REFERENCE="$2"; shift 2 ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) WORK="$1"; shift ;;
     esac
 done
@@ -144,16 +146,33 @@ say "SLURM up: $(sinfo -h -o '%P %D %t %G' | tr '\n' ';')"
 RUN="$WORK/run"
 mkdir -p "$RUN"
 cp "$ROOT/config.yaml" "$RUN/config.yaml"
-say "snakemake --profile profiles/slurm on configs/smoke.yaml"
-# The profile's placeholders (<cpu-partition>, <gpu-partition>, <account>) and sizes are overridden for this
-# one-node cluster; without accounting storage the status checks must use squeue (sacct would hang Snakemake).
+# The shipped profile with this cluster's names in place of its placeholders, so that its partitions.yaml is
+# what routes the jobs.
+PROFILE="$WORK/profile"
+rm -rf "$PROFILE"
+cp -r "$ROOT/profiles/slurm" "$PROFILE"
+sed -i -e 's/<cpu-partition>/cpu/g' -e 's/<gpu-partition>/gpu/g' -e 's/<account>/labelbench/g' "$PROFILE"/*.yaml
+# Both kinds of training job: the smoke config with landmark and tagging on device gpu (the stand-in GPUs are
+# no GPUs for the frameworks, so those jobs compute on the CPU, with the same numbers as a local run).
+CONFIG="$WORK/smoke_gpu.yaml"
+"$BIN/python" - "$ROOT/configs/smoke.yaml" "$CONFIG" <<'PY'
+import sys
+
+import yaml
+
+cfg = yaml.safe_load(open(sys.argv[1]))
+for experiment in ("landmark", "tagging"):
+    cfg["experiments"][experiment]["device"] = "gpu"
+yaml.safe_dump(cfg, open(sys.argv[2], "w"), sort_keys=False)
+PY
+say "snakemake --profile profiles/slurm on configs/smoke.yaml (landmark and tagging on device gpu)"
+# Sizes are overridden for this one-node cluster; without accounting storage the status checks must use squeue
+# (sacct would hang Snakemake).
 set +e
 timeout -k 30 1500 "$BIN/snakemake" --snakefile "$ROOT/Snakefile" --directory "$RUN" \
-    --profile "$ROOT/profiles/slurm" --configfile "$ROOT/configs/smoke.yaml" \
-    --default-resources slurm_partition=cpu slurm_account=labelbench runtime=30 mem_mb=1000 \
-    --set-resources train_keras:slurm_partition=gpu train_keras:mem_mb=2000 \
-    train_torch:slurm_partition=gpu train_torch:mem_mb=2000 \
-    landmark_speed:slurm_partition=gpu landmark_speed:mem_mb=2000 \
+    --profile "$PROFILE" --configfile "$CONFIG" \
+    --default-resources slurm_account=labelbench runtime=30 mem_mb=1000 \
+    --set-resources train_keras:mem_mb=2000 train_torch:mem_mb=2000 landmark_speed:mem_mb=2000 \
     --slurm-status-command squeue --slurm-init-seconds-before-status-checks 5 \
     --slurm-keep-successful-logs --jobs 8 \
     >"$WORK/log/snakemake.out" 2>&1
@@ -165,6 +184,6 @@ set -e
 scontrol show job --oneliner >"$WORK/log/jobs.txt"
 say "$(wc -l <"$WORK/log/jobs.txt") jobs in the scheduler's records"
 "$BIN/python" "$ROOT/tests/cluster/check_slurm.py" --jobs "$WORK/log/jobs.txt" --run "$RUN" \
-    ${REFERENCE:+--reference "$REFERENCE"} --snakefile "$ROOT/Snakefile" --config "$ROOT/configs/smoke.yaml" \
+    ${REFERENCE:+--reference "$REFERENCE"} --snakefile "$ROOT/Snakefile" --config "$CONFIG" \
     --bin "$BIN" || fail "checks on the SLURM run"
 say "all checks passed"

@@ -1,10 +1,12 @@
-"""The smoke pipeline on a real single-node SLURM through profiles/slurm (tests/cluster/run_slurm.sh).
+"""The smoke pipeline on a real single-node SLURM through profiles/slurm (tests/cluster/run_slurm.sh): jobs on
+device gpu in the gpu partition with one GPU, CPU training jobs in the cpu partition with their threads as CPUs.
 
 The script installs slurm-wlm and munge when missing (root and apt needed), so the test runs wherever it may
 install them or finds them installed; elsewhere it is skipped, and under CI=true it fails instead.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +38,7 @@ def test_smoke_pipeline_on_slurm_matches_the_local_run(smoke_run, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert "training jobs on the two GPUs at once, at most: 2" in out
+    assert re.search(r"\d+ jobs: [1-9]\d* on device gpu, [1-9]\d* training on device cpu", out), out[-3000:]
     assert "all checks passed" in out
     # every daemon it started is gone
     left = subprocess.run(["pgrep", "-f", str(tmp_path / "cluster")], capture_output=True, text=True).stdout

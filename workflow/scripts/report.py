@@ -4,7 +4,7 @@ from labelbench.scripting import redirect_logs
 redirect_logs(snakemake.log[0])
 p = snakemake.params
 datasets = dict(zip(p.dataset_names, snakemake.input.datasets, strict=True))
-facts = run_facts(p.config, p.config_files, p.workdir, datasets, p.benchmarks)
+facts = run_facts(p.config, p.config_files, p.workdir, datasets, p.benchmarks, runs=list(snakemake.input.runs))
 build_report(
     config=p.config,
     facts=facts,

@@ -3,7 +3,8 @@ from labelbench.scripting import redirect_logs
 
 redirect_logs(snakemake.log[0])  # before the framework's import, so its start-up chatter goes to the log too
 
-train_run = load_trainer(snakemake.params.framework, snakemake.params.run["model_spec"])
+run = snakemake.params.run  # device and threads come from the config, never from snakemake.threads (see README)
+train_run = load_trainer(snakemake.params.framework, run["model_spec"], run["device"], run["threads"])
 train_run(
     dataset_dir=snakemake.input.dataset.rsplit("/", 1)[0],
     outputs=RunOutputs(
@@ -12,7 +13,7 @@ train_run(
         predictions=snakemake.output.predictions,
         checkpoint_dir=snakemake.params.checkpoint_dir,
         tensorboard_dir=snakemake.params.tensorboard_dir,
+        run=snakemake.output.run,
     ),
-    threads=snakemake.threads,
-    **snakemake.params.run,
+    **run,
 )

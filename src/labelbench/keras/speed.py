@@ -11,11 +11,19 @@ import numpy as np
 
 
 def landmark_step_times(size: int = 32, batch: int = 64, steps: int = 60, rounds: int = 5, keypoints: int = 4,
-                        model_spec: dict | None = None) -> dict:
+                        model_spec: dict | None = None, threads: int | None = None) -> dict:
     """Median seconds per training step of both losses, and every round's seconds (``rounds_seconds``, the
-    speed claim's per-round ratios); ``ratio_bug_over_fixed`` > 1 means the fix is faster."""
+    speed claim's per-round ratios); ``ratio_bug_over_fixed`` > 1 means the fix is faster. ``threads``:
+    TensorFlow's intra-op threads, as a training job of the config uses them (None: TF's choice)."""
     import keras
     import tensorflow as tf
+
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+        except RuntimeError:  # initialised already in this process: its pools stay
+            pass
 
     from labelbench.keras.losses import get_loss
     from labelbench.keras.models import build_model
@@ -52,5 +60,6 @@ def landmark_step_times(size: int = 32, batch: int = 64, steps: int = 60, rounds
         "size": size,
         "steps": steps,
         "rounds": rounds,
-        "device": "gpu" if tf.config.list_physical_devices("GPU") else "cpu",
+        "device": "gpu" if tf.config.get_visible_devices("GPU") else "cpu",
+        "threads": tf.config.threading.get_intra_op_parallelism_threads() or None,
     }

@@ -21,22 +21,55 @@ from labelbench import targets as T
 from labelbench.datasets.store import load_dataset
 from labelbench.errors import TrainingDiverged
 from labelbench.io import atomic_path, write_json, write_table
-from labelbench.runs import RunOutputs
+from labelbench.runs import Placement, RunOutputs, add_placement_columns, write_run_record
 
 log = logging.getLogger("labelbench.train")
 
 
-def configure(seed: int, threads: int) -> None:
-    """Seed Python, NumPy and TensorFlow, make TF ops deterministic, and bound CPU threads."""
+def configure(seed: int, threads: int, device: str = "cpu") -> Placement:
+    """Seed Python, NumPy and TensorFlow, make TF ops deterministic, fix TF's thread pools to ``threads`` (from the
+    config, never from --cores: the count changes a run's numbers), hide the GPUs when ``device`` is cpu, and
+    say where the run computes."""
     import tensorflow as tf
 
+    inter_op = max(1, min(2, threads))
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
     except RuntimeError:  # already initialised in this process (tests): keep the existing pools
         pass
+    if tf.config.threading.get_intra_op_parallelism_threads() not in (0, threads):
+        threads = tf.config.threading.get_intra_op_parallelism_threads()
+        inter_op = tf.config.threading.get_inter_op_parallelism_threads()
+        log.warning("TensorFlow's thread pools were set earlier in this process: %d intra-op threads", threads)
+    if device == "cpu":
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError:  # GPUs initialised already: the environment (CUDA_VISIBLE_DEVICES) had to hide them
+            pass
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    return Placement(device, _device_used(tf, device), threads, inter_op)
+
+
+def _device_used(tf, device: str) -> str:
+    gpus = tf.config.get_visible_devices("GPU")
+    if device == "cpu":
+        return "cpu"
+    if not gpus:
+        log.warning("device gpu was asked for, but TensorFlow %s sees no GPU (tf.config.list_physical_devices('GPU')"
+                    " is empty; built with CUDA: %s): training on the CPU instead. For GPU support install "
+                    "tensorflow[and-cuda] (Linux, CUDA 12), or set device: cpu", tf.__version__,
+                    tf.test.is_built_with_cuda())
+        return "cpu"
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return f"gpu: {details.get('device_name', gpus[0].name)}"
+
+
+def _versions() -> dict[str, str]:
+    import tensorflow as tf
+
+    return {"keras": keras.__version__, "tensorflow": tf.__version__}
 
 
 def _optimizer(training: dict):
@@ -162,15 +195,18 @@ def train_run(
     model_spec: dict,
     training: dict,
     variant_spec: dict,
-    threads: int = 2,
+    threads: int = 1,
+    device: str = "cpu",
 ) -> dict:
-    """Train one run and write the model, the per-epoch history and predictions for every split.
+    """Train one run and write the model, the per-epoch history and predictions for every split, and its
+    placement (device, threads) in ``run.json`` and as history columns.
 
     A non-finite loss fails the job (:class:`TrainingDiverged`) unless ``variant_spec['on_nan']`` is
     ``record``: then training stops, the weights of the last finite epoch (or the untrained ones) are kept,
     and the history carries ``diverged = True``.
     """
-    configure(seed, threads)
+    placement = configure(seed, threads, device)
+    log.info("%s/%s/seed %d on %s, %d threads", experiment, variant, seed, placement.device_used, placement.threads)
     from labelbench.keras.data import make_dataset, predict
     from labelbench.keras.losses import get_loss
     from labelbench.keras.metrics import TRAINING_METRICS
@@ -243,7 +279,7 @@ def train_run(
     hist.insert(0, "experiment", experiment)
     hist.insert(1, "variant", variant)
     hist.insert(2, "seed", seed)
-    write_table(hist, outputs.history)
+    write_table(add_placement_columns(hist, placement), outputs.history)
 
     frames = []
     parts = [("train", train), ("test", test)] + ([("val", val)] if val is not None else [])
@@ -258,6 +294,8 @@ def train_run(
     write_table(preds, outputs.predictions)
     with atomic_path(outputs.model, suffix=".keras") as tmp:
         model.save(tmp)
+    write_run_record(outputs.run, experiment=experiment, variant=variant, seed=seed, framework="keras",
+                     placement=placement, versions=_versions())
     shutil.rmtree(ckpt, ignore_errors=True)  # the finished model supersedes the checkpoints
     return {"diverged": diverged_at is not None, "epochs": len(history)}
 

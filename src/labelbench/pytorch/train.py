@@ -24,13 +24,15 @@ from labelbench.io import atomic_path, write_table
 from labelbench.pytorch.data import NusWideDataset, model_input, transforms, validation_split
 from labelbench.pytorch.losses import get_loss
 from labelbench.pytorch.models import build_model
+from labelbench.runs import Placement, add_placement_columns, write_run_record
 
 log = logging.getLogger("labelbench.tagging")
 
 
-def configure(seed: int, threads: int, deterministic: bool = True) -> torch.device:
-    """Seed, bound CPU threads, ask for deterministic kernels (or, with ``deterministic=False``, let cuDNN pick
-    the fastest ones by timing them); CUDA when present.
+def configure(seed: int, threads: int, deterministic: bool = True, device: str = "cpu") -> torch.device:
+    """Seed, fix CPU threads to ``threads`` (from the config, never from --cores: the count changes a run's
+    numbers), ask for deterministic kernels (or, with ``deterministic=False``, let cuDNN pick the fastest ones by
+    timing them); CUDA when ``device`` is gpu and PyTorch sees one, the CPU otherwise.
 
     Measured on an H100 (ResNeXt50 at 256 px, batch 32, bf16 autocast, channels-last): deterministic kernels
     ~660 training images/s against ~880 with cuDNN's timed choice, side by side in one process (~960 against
@@ -39,9 +41,24 @@ def configure(seed: int, threads: int, deterministic: bool = True) -> torch.devi
     torch.manual_seed(seed)
     np.random.seed(seed)
     torch.set_num_threads(max(1, threads))
+    try:
+        torch.set_num_interop_threads(max(1, threads))
+    except RuntimeError:  # only settable once, before any inter-op work (tests run many jobs in one process)
+        pass
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     torch.backends.cudnn.benchmark = not deterministic
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "gpu" and not torch.cuda.is_available():
+        log.warning("device gpu was asked for, but PyTorch %s sees no GPU (torch.cuda.is_available() is False; "
+                    "built with CUDA: %s): training on the CPU instead. For GPU support install a CUDA build of "
+                    "PyTorch (https://pytorch.org/get-started/locally/), or set device: cpu",
+                    torch.__version__, torch.version.cuda)
+    return torch.device("cuda" if device == "gpu" and torch.cuda.is_available() else "cpu")
+
+
+def placement(device: str, used: torch.device) -> Placement:
+    """What :func:`configure` set, as recorded in the run's history and run.json."""
+    name = "cpu" if used.type == "cpu" else f"gpu: {torch.cuda.get_device_name(used)}"
+    return Placement(device, name, torch.get_num_threads(), torch.get_num_interop_threads())
 
 
 def summary_writer(log_dir: str):
@@ -92,10 +109,13 @@ def train_run(
     model_spec: dict,
     training: dict,
     variant_spec: dict,
-    threads: int = 2,
+    threads: int = 1,
+    device: str = "cpu",
 ) -> dict:
-    """Train one tagging run; write ``model.pt`` (best epoch), history, and val/test predictions."""
-    device = configure(seed, threads, training.get("deterministic", True))
+    """Train one tagging run; write ``model.pt`` (best epoch), history, val/test predictions, and the run's
+    placement (device, threads) in ``run.json`` and as history columns."""
+    where = placement(device, configure(seed, threads, training.get("deterministic", True), device))
+    device = torch.device("cpu" if where.kind == "cpu" else "cuda")  # from here on, what the run computes on
     root = Path(dataset_dir)
     size = training.get("image_size", 64)
     train_tf, eval_tf = transforms(size, training.get("augment"))
@@ -177,7 +197,7 @@ def train_run(
     hist.insert(0, "experiment", experiment)
     hist.insert(1, "variant", variant)
     hist.insert(2, "seed", seed)
-    write_table(hist, outputs.history)
+    write_table(add_placement_columns(hist, where), outputs.history)
 
     frames = []
     for split, ds in (("val", val_ds), ("test", test_ds)):
@@ -193,6 +213,8 @@ def train_run(
     write_table(preds, outputs.predictions)
     _save(Path(outputs.model), {"model": model.state_dict(), "model_spec": model_spec, "classes": classes,
                                 "image_size": size, "best_epoch": best["epoch"]})
+    write_run_record(outputs.run, experiment=experiment, variant=variant, seed=seed,
+                     framework="torch", placement=where, versions={"torch": torch.__version__})
     shutil.rmtree(ckpt, ignore_errors=True)
     return {"best_epoch": best["epoch"], "best_val_macro_f1": best["score"]}
 

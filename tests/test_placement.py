@@ -1,0 +1,196 @@
+"""Where training runs (`device: cpu | gpu`) and with how many threads: which jobs claim the `gpu` resource, what a
+job sets before its framework loads, what it records, and that its numbers never follow --cores."""
+
+import copy
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import ROOT, run_snakemake
+
+from labelbench.config import training_device
+from labelbench.report import training_placement
+from labelbench.scripting import THREAD_VARIABLES, prepare_training_env
+
+SMOKE = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
+EXPERIMENTS = ("mosaic", "masked", "landmark", "tagging", "complementary")
+
+
+def test_an_experiment_device_overrides_the_global_one():
+    cfg = {"device": "gpu", "experiments": {"mosaic": {"device": None}, "tagging": {"device": "cpu"}}}
+    assert training_device(cfg, "mosaic") == "gpu"
+    assert training_device(cfg, "tagging") == "cpu"
+    assert training_device({"experiments": {"mosaic": {}}}, "mosaic") == "cpu"
+
+
+def planned_jobs(text: str) -> list[dict]:
+    """rule, wildcards, threads and resources of every job in a dry run's output."""
+    jobs = []
+    for block in re.split(r"\n(?=rule \w+:)", text):
+        rule = re.match(r"rule (\w+):", block)
+        if not rule:
+            continue
+        fields = dict(re.findall(r"^\s+(wildcards|resources|threads): (.*)$", block, re.M))
+        jobs.append({"rule": rule.group(1),
+                     "wildcards": dict(re.findall(r"(\w+)=([^,\s]+)", fields.get("wildcards", ""))),
+                     "resources": dict(re.findall(r"(\w+)=([^,\s]+)", fields.get("resources", ""))),
+                     "threads": int(fields.get("threads", 1))})
+    return jobs
+
+
+def test_only_jobs_of_gpu_experiments_claim_the_gpu_and_threads_follow_the_config(workdir):
+    cfg = copy.deepcopy(SMOKE)
+    cfg["experiments"]["landmark"]["device"] = "gpu"
+    cfg["experiments"]["tagging"]["training"]["threads"] = 3
+    (workdir / "c.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(workdir, "--configfile", str(workdir / "c.yaml"), "--cores", "8", "-n")
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    training = [j for j in jobs if j["rule"] in ("train_keras", "train_torch")]
+    assert len(training) == sum(len(e["variants"]) * len(e["seeds"]) for e in cfg["experiments"].values())
+    for job in training:
+        exp = job["wildcards"]["experiment"]
+        assert job["resources"]["gpu"] == ("1" if exp == "landmark" else "0"), job
+        assert job["threads"] == {"mosaic": 2, "tagging": 3}.get(exp, 1), job
+    speed = next(j for j in jobs if j["rule"] == "landmark_speed")
+    assert speed["resources"]["gpu"] == "1"
+    assert all("gpu" not in j["resources"] for j in jobs if j["rule"] not in ("train_keras", "train_torch",
+                                                                             "landmark_speed"))
+
+
+def test_the_paper_config_sends_every_training_job_to_the_gpu(workdir):
+    proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/paper.yaml"), "--cores", "8", "-n")
+    training = [j for j in planned_jobs(proc.stdout + proc.stderr) if j["rule"] in ("train_keras", "train_torch")]
+    assert training and all(j["resources"]["gpu"] == "1" for j in training)
+
+
+@pytest.mark.parametrize("device, hidden", [("cpu", True), ("gpu", False)])
+def test_a_job_hides_the_gpus_on_cpu_and_sets_its_thread_variables_before_the_framework_loads(
+        monkeypatch, device, hidden):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    for name in THREAD_VARIABLES:
+        monkeypatch.setenv(name, "1")  # what Snakemake sets with --cores 1
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    prepare_training_env("keras", {"name": "mini_xception"}, device, 3)
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == ("" if hidden else "0")
+    assert {os.environ[name] for name in THREAD_VARIABLES} == {"3"}
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
+def test_a_device_or_thread_count_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="device must be cpu or gpu, got 'cuda'"):
+        prepare_training_env("torch", {}, "cuda", 1)
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+        prepare_training_env("torch", {}, "cpu", 0)
+
+
+def test_torch_on_cpu_sees_no_gpu_even_where_one_is_installed():
+    """In a fresh process, as a training job: the environment set by prepare_training_env hides CUDA."""
+    code = ("from labelbench.scripting import prepare_training_env; prepare_training_env('torch', {}, 'cpu', 2);"
+            "import torch; from labelbench.pytorch.train import configure, placement;"
+            "d = configure(0, 2, True, 'cpu'); p = placement('cpu', d);"
+            "print(torch.cuda.device_count(), d.type, p.threads, p.device_used)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.split() == ["0", "cpu", "2", "cpu"]
+
+
+def test_torch_asked_for_a_gpu_it_cannot_see_says_so_and_trains_on_the_cpu(caplog, monkeypatch):
+    import torch
+
+    from labelbench.pytorch.train import configure
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="labelbench.tagging"):
+        assert configure(0, 1, True, "gpu").type == "cpu"
+    assert "device gpu was asked for, but PyTorch" in caplog.text
+    assert "sees no GPU (torch.cuda.is_available() is False" in caplog.text
+    assert "install a CUDA build of PyTorch" in caplog.text
+
+
+def test_tensorflow_asked_for_a_gpu_it_cannot_see_says_so_and_trains_on_the_cpu(caplog):
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
+    from labelbench.keras.train import configure
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU that TensorFlow sees")
+    with caplog.at_level(logging.WARNING, logger="labelbench.train"):
+        placed = configure(0, 1, "gpu")
+    assert (placed.device, placed.device_used, placed.kind) == ("gpu", "cpu", "cpu")
+    assert "device gpu was asked for, but TensorFlow" in caplog.text
+    assert "tensorflow[and-cuda]" in caplog.text
+
+
+def test_the_report_groups_the_runs_by_placement(tmp_path):
+    runs = []
+    for i, (exp, device, used, threads) in enumerate([("mosaic", "cpu", "cpu", 1), ("mosaic", "cpu", "cpu", 1),
+                                                       ("tagging", "gpu", "gpu: NVIDIA H200", 8),
+                                                       ("mosaic", "cpu", "cpu", 2)]):
+        path = tmp_path / f"{i}.json"
+        path.write_text(json.dumps({"experiment": exp, "device": device, "device_used": used, "threads": threads,
+                                    "inter_op_threads": min(2, threads), "seed": i}))
+        runs.append(str(path))
+    assert training_placement(runs) == [
+        {"experiment": "mosaic", "device": "cpu", "device_used": "cpu", "threads": 1, "inter_op_threads": 1, "runs": 2},
+        {"experiment": "mosaic", "device": "cpu", "device_used": "cpu", "threads": 2, "inter_op_threads": 2, "runs": 1},
+        {"experiment": "tagging", "device": "gpu", "device_used": "gpu: NVIDIA H200", "threads": 8,
+         "inter_op_threads": 2, "runs": 1},
+    ]
+    assert training_placement([]) == []
+
+
+@pytest.mark.slow
+def test_the_numbers_do_not_depend_on_cores(smoke_run, tmp_path):
+    """The smoke pipeline with --cores 1 against the session's run (conftest: --cores 2): every summary.csv and every
+    run's history, metrics and run.json byte-identical. The smoke config's mosaic runs use 2 threads, more than
+    --cores 1 schedules, so a job whose threads followed Snakemake's would differ (measured: it does)."""
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    run_snakemake(tmp_path, "--configfile", str(ROOT / "configs/smoke.yaml"), "--cores", "1", "--resources", "gpu=1")
+    compared = 0
+    for exp in EXPERIMENTS:
+        files = [f"results/{exp}/summary.csv"]
+        spec = SMOKE["experiments"][exp]
+        files += [f"results/{exp}/{v}/{s}/{name}" for v in spec["variants"] for s in spec["seeds"]
+                  for name in ("history.csv", "metrics.csv", "run.json")]
+        for name in files:
+            assert (tmp_path / name).read_bytes() == (smoke_run / name).read_bytes(), name
+            compared += 1
+    assert compared == 5 + 3 * sum(len(e["variants"]) * len(e["seeds"]) for e in SMOKE["experiments"].values())
+    mosaic = json.loads((tmp_path / "results/mosaic/bce/0/run.json").read_text())
+    assert (mosaic["device"], mosaic["device_used"], mosaic["threads"]) == ("cpu", "cpu", 2)
+    html = (smoke_run / "results/report/index.html").read_text()
+    assert "mosaic on cpu with 2 threads (2 inter-op), 6 runs" in html
+    assert "masked on cpu with 1 thread (1 inter-op), 2 runs" in html
+
+
+@pytest.mark.slow
+def test_the_cpu_scaling_benchmark_runs_both_modes_through_the_pipeline(tmp_path):
+    """benchmarks/cpu_scaling.py on two smoke runs: each mode's jobs recorded the threads it gave them, and the
+    JSON line carries both wall times, their ratio and the memory peaks (timings: only their presence)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/cpu_scaling.py"), "--configfile",
+                           str(ROOT / "configs/smoke.yaml"), "--cores", "2", "--runs", "masked/mask_odd/0",
+                           "masked/no_mask/0", "--workdir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["threads_recorded"] == {"one_at_a_time": [2], "side_by_side": [1]}
+    assert result["one_at_a_time_s"] > 0 and result["side_by_side_s"] > 0
+    assert result["ratio_one_at_a_time_over_side_by_side"] == pytest.approx(
+        result["one_at_a_time_s"] / result["side_by_side_s"], rel=1e-2)
+    assert 0 < result["job_max_rss_mb"] <= result["peak_rss_mb_side_by_side"]
+    assert 0 < result["peak_pss_mb_side_by_side"] <= result["peak_rss_mb_side_by_side"] < result["machine_memory_mb"]
+    one = yaml.safe_load((tmp_path / "one_at_a_time.yaml").read_text())
+    assert {e["device"] for e in one["experiments"].values()} == {"cpu"}
+
+
+def test_the_cpu_scaling_benchmark_refuses_an_unknown_run():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/cpu_scaling.py"), "--configfile",
+                           str(ROOT / "configs/smoke.yaml"), "--cores", "2", "--runs", "masked/mask_prime/0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "--runs masked/mask_prime/0: no such experiment/variant in" in proc.stderr
