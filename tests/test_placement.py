@@ -63,6 +63,7 @@ def test_only_jobs_of_gpu_experiments_claim_the_gpu_and_threads_follow_the_confi
 
 
 def test_the_paper_config_sends_every_training_job_to_the_gpu(workdir):
+    (workdir / "data/nus_wide").mkdir(parents=True)  # the paper config's NUS-WIDE copy (refused if absent)
     proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/paper.yaml"), "--cores", "8", "-n")
     training = [j for j in planned_jobs(proc.stdout + proc.stderr) if j["rule"] in ("train_keras", "train_torch")]
     assert training and all(j["resources"]["gpu"] == "1" for j in training)
