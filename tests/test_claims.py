@@ -177,7 +177,7 @@ def test_csv_table_summary_and_sentence_read_one_verdict(tmp_path, bce, cce, ver
     page.feed((root / "report/index.html").read_text())
     summary_row = page.rows["verdict-summary"][1]
     table_row = page.rows["claims-table"][1]
-    assert summary_row[5] == verdict and table_row[11] == verdict
+    assert summary_row[3] == verdict and table_row[11] == verdict
     sentence = page.text["claim-bce_beats_cce_exact_match"]
     assert f"— {verdict}:" in sentence and sentence.strip().startswith(verdict)
     assert csv["sentence"].iloc[0] in " ".join(sentence.split())
