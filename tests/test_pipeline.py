@@ -55,9 +55,9 @@ def test_report_is_self_contained_with_claims_and_every_experiment(smoke_run):
 
 def test_one_gradcam_figure_after_a_full_run_schedules_exactly_one_job(smoke_run):
     target = "results/complementary/figures/gradcam_deep_correct.png"
-    proc = run_snakemake(smoke_run, target, *SMOKE, "-n", "--forcerun", "complementary_gradcam_figure")
+    proc = run_snakemake(smoke_run, target, *SMOKE, "-n", "--forcerun", "gradcam_pair_figure")
     out = proc.stdout + proc.stderr
-    assert "complementary_gradcam_figure" in out and "train_keras" not in out
+    assert "gradcam_pair_figure" in out and "train_keras" not in out
     totals = re.findall(r"^\s*total\s+(\d+)\s*$", out, flags=re.M)  # Snakemake's job-stats table
     assert totals and all(t == "1" for t in totals), out[-2000:]
 

@@ -56,10 +56,10 @@ def test_only_jobs_of_gpu_experiments_claim_the_gpu_and_threads_follow_the_confi
         exp = job["wildcards"]["experiment"]
         assert job["resources"]["gpu"] == ("1" if exp == "landmark" else "0"), job
         assert job["threads"] == {"mosaic": 2, "tagging": 3}.get(exp, 1), job
-    speed = next(j for j in jobs if j["rule"] == "landmark_speed")
+    speed = next(j for j in jobs if j["rule"] == "step_timing")
     assert speed["resources"]["gpu"] == "1"
     assert all("gpu" not in j["resources"] for j in jobs if j["rule"] not in ("train_keras", "train_torch",
-                                                                             "landmark_speed"))
+                                                                             "step_timing"))
 
 
 def test_the_paper_config_sends_every_training_job_to_the_gpu(workdir):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-TRAIN_RULES = ("train_keras", "train_torch", "landmark_speed")  # every rule whose gpu follows the device
+TRAIN_RULES = ("train_keras", "train_torch", "step_timing")  # every rule whose gpu follows the device
 EXPERIMENTS = ("mosaic", "masked", "landmark", "tagging", "complementary")
 
 
@@ -43,7 +43,7 @@ def parse_jobs(text: str) -> pd.DataFrame:
         rows.append({
             "job_id": int(fields["JobId"]),
             "rule": rule or comment,
-            "experiment": "landmark" if rule == "landmark_speed" else experiment,
+            "experiment": experiment,
             "num_cpus": int(fields.get("NumCPUs", 0)),
             "cpus_per_task": int(fields.get("CPUs/Task", 0)),
             "partition": fields.get("Partition"),
