@@ -162,6 +162,12 @@ def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
             )
         if framework == "keras":
             _check_keras_loss(vkey, exp, vspec, dataset, datasets)
+        encoding = vspec.get("encoding")
+        if experiment.encodings and encoding not in experiment.encodings:
+            raise ConfigError(f"{vkey}.encoding: {encoding!r}; {exp} encodes its labels in one of "
+                              f"{list(experiment.encodings)}, and each variant must name one")
+        if not experiment.encodings and encoding is not None:
+            raise ConfigError(f"{vkey}.encoding: {exp} has one way to encode its labels; expected no encoding key")
     experiment.check(key, spec, datasets)
 
 

@@ -27,6 +27,7 @@ KERAS_LOSSES: dict[str, tuple[str, ...]] = {
     "ure": (),
     "ure_nn": (),
     "fwd": ("transition",),
+    "grouped_cce": ("groups",),
 }
 
 #: Keras models: {name: builder arguments a config may set} (``input_shape`` and ``n_outputs`` come from the data)
@@ -74,7 +75,7 @@ COMPLEMENTARY_LOSSES = ("pc_sigmoid", "scl_nl", "ure", "ure_nn", "fwd")
 #: plain ``labels``, ``weighted_labels`` (one-hot + a 0/1 weight column), ``keypoint_rows`` ([presence, x1, y1,
 #: ...]) or ``complementary_labels``
 KERAS_LOSS_TARGETS: dict[str, str] = {
-    **{name: "labels" for name in ("bce_sum", "cce_renorm", "cce_keras3", "mse", "focal", "asl", "cce")},
+    **{name: "labels" for name in ("bce_sum", "cce_renorm", "cce_keras3", "mse", "focal", "asl", "cce", "grouped_cce")},
     "masked_cce": "weighted_labels",
     **{name: "keypoint_rows" for name in ("landmark_masked", "landmark_rank1_bug", "landmark_unmasked")},
     **{name: "complementary_labels" for name in COMPLEMENTARY_LOSSES},

@@ -51,6 +51,8 @@ class Experiment:
     tables: ClassVar[tuple[str, ...]] = ()
     #: Grad-CAM studies it has: "keras_pairs" (maps of two variants' models, per depth) or "torch_tags"
     gradcam: ClassVar[str | None] = None
+    #: ways it can encode the labels for a variant (the variant's ``encoding`` names one; empty: it has one way)
+    encodings: ClassVar[tuple[str, ...]] = ()
     #: what its exact claims may compute (labelbench.keras.worked_examples) and the losses a speed claim times
     worked_examples: ClassVar[tuple[str, ...]] = ()
     speed_losses: ClassVar[tuple[str, ...]] = ()
@@ -74,9 +76,20 @@ class Experiment:
         """Targets as the loss of ``variant`` reads them."""
         raise NotImplementedError(f"{self.name} builds no training targets")
 
-    def output_names(self, ds) -> list[str]:
+    def output_names(self, ds, variant: dict) -> list[str]:
         """One name per model output column (the predictions table calls them ``p_<name>``)."""
         return list(ds.classes)
+
+    def loss_arguments(self, ds, variant: dict) -> dict:
+        """Arguments of the variant's loss that follow from the data and the experiment's label structure (e.g. the
+        sizes of the output groups); the config's ``loss_args`` override them."""
+        return {}
+
+    def true_label_columns(self, ds, variant: dict) -> dict[str, np.ndarray]:
+        """The true labels stored beside a run's predictions (what the evaluation reads)."""
+        from labelbench.targets import true_label_columns
+
+        return true_label_columns(ds)
 
     def sample_weights(self, ds, variant: dict) -> np.ndarray | None:
         """Per-sample loss weights, or None."""

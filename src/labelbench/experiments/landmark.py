@@ -29,7 +29,7 @@ class Landmark(Experiment):
     def training_targets(self, ds, variant):
         return landmark_targets(ds)
 
-    def output_names(self, ds):
+    def output_names(self, ds, variant):
         return ["presence", *keypoint_names(ds)]
 
     def sample_weights(self, ds, variant):

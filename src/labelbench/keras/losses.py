@@ -162,6 +162,28 @@ def cce():
     return loss
 
 
+@register()
+def grouped_cce(groups=None):
+    """Categorical CE within each group of output columns, summed over the groups: the columns hold sigmoid
+    probabilities p, their logits z = log(p / (1 - p)) are softmaxed group by group, and
+    L = -Σ_g Σ_{k ∈ g} y_k log softmax_g(z)_k. ``groups`` lists the groups' sizes in column order (None: one group,
+    i.e. plain softmax CE). One group of all the columns is a multi-class softmax over them; several groups are
+    one softmax head per group (multi-output). On sigmoid outputs, so that one model serves every encoding."""
+
+    def loss(y_true, y_pred):
+        p = _clip(y_pred)
+        z = ops.log(p) - ops.log(1 - p)
+        sizes = list(groups) if groups else [y_true.shape[-1]]
+        total, start = 0.0, 0
+        for size in sizes:
+            zg, yg = z[:, start:start + size], y_true[:, start:start + size]
+            total = total - ops.sum(yg * ops.log_softmax(zg, axis=-1), axis=-1)
+            start += size
+        return total
+
+    return loss
+
+
 def _bce(y, p):
     """Per-element binary CE on probabilities, clipped as Keras clips them."""
     p = _clip(p)

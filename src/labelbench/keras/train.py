@@ -17,7 +17,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-from labelbench import targets as T
 from labelbench.datasets.store import load_dataset
 from labelbench.errors import TrainingDiverged
 from labelbench.experiments import get_experiment
@@ -229,14 +228,15 @@ def train_run(
         val, train = train.take(held), train.take(keep)
     y_train = exp.training_targets(train, variant_spec)
     spec = {k: v for k, v in model_spec.items() if k != "name"}
-    names = exp.output_names(ds)
+    names = exp.output_names(ds, variant_spec)
     w_train = exp.sample_weights(train, variant_spec)
     monitor = val if val is not None else test
     y_monitor = exp.training_targets(monitor, variant_spec)
     w_monitor = exp.sample_weights(monitor, variant_spec)
     model = build_model(model_spec["name"], ds.images.shape[1:], len(names), **spec)
     # what the loss declares it needs from the dataset (e.g. the transition matrix the labels were drawn with)
-    loss_args = {**dataset_needs(variant_spec["loss"], ds.meta), **variant_spec.get("loss_args", {})}
+    loss_args = {**dataset_needs(variant_spec["loss"], ds.meta), **exp.loss_arguments(ds, variant_spec),
+                 **variant_spec.get("loss_args", {})}
     loss = get_loss(variant_spec["loss"], **loss_args)
     model.compile(optimizer=_optimizer(training), loss=loss,
                   metrics=[TRAINING_METRICS[m] for m in exp.training_metrics])
@@ -294,7 +294,7 @@ def train_run(
     for split_name, part in parts:
         probs = predict(model, part.images, training["batch_size"])
         frame = pd.DataFrame({"experiment": experiment, "variant": variant, "seed": seed, "split": split_name,
-                              "sample": np.arange(len(part.images)), **T.true_label_columns(part)})
+                              "sample": np.arange(len(part.images)), **exp.true_label_columns(part, variant_spec)})
         frame = pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in names])], axis=1)
         frames.append(frame)
     preds = pd.concat(frames, ignore_index=True)
