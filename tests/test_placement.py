@@ -18,7 +18,7 @@ from labelbench.report import training_placement
 from labelbench.scripting import THREAD_VARIABLES, prepare_training_env
 
 SMOKE = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
-EXPERIMENTS = ("mosaic", "masked", "landmark", "tagging", "complementary")
+EXPERIMENTS = tuple(SMOKE["experiments"])
 
 
 def test_an_experiment_device_overrides_the_global_one():
@@ -161,7 +161,8 @@ def test_the_numbers_do_not_depend_on_cores(smoke_run, tmp_path):
         for name in files:
             assert (tmp_path / name).read_bytes() == (smoke_run / name).read_bytes(), name
             compared += 1
-    assert compared == 5 + 3 * sum(len(e["variants"]) * len(e["seeds"]) for e in SMOKE["experiments"].values())
+    runs = sum(len(e["variants"]) * len(e["seeds"]) for e in SMOKE["experiments"].values())
+    assert compared == len(EXPERIMENTS) + 3 * runs
     mosaic = json.loads((tmp_path / "results/mosaic/bce/0/run.json").read_text())
     assert (mosaic["device"], mosaic["device_used"], mosaic["threads"]) == ("cpu", "cpu", 2)
     html = (smoke_run / "results/report/index.html").read_text()
