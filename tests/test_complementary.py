@@ -79,6 +79,113 @@ def test_complementary_losses_match_numpy(K, name, num_cl):
     np.testing.assert_allclose(got, _np_losses(y, p)[name], rtol=2e-4, atol=1e-6)
 
 
+# ------------------------------------------------------------- the field's further losses, from their papers
+def _np_scl_exp(y, p):
+    """Chou et al. 2020: exp(p_ȳ), averaged over an image's complementary labels."""
+    w = y / y.sum(1, keepdims=True)
+    return (w * np.exp(p)).sum(1)
+
+
+def _np_class_risks(y, p):
+    """Ishida et al. 2019: R_j = (1/n) Σ_i [ℓ_ij - (K-1) w_ij ℓ_ij], ℓ_ij = -log p_ij, written as a loop."""
+    n, k = y.shape
+    w = y / y.sum(1, keepdims=True)
+    risks = np.zeros(k)
+    for j in range(k):
+        for i in range(n):
+            risks[j] += (-np.log(p[i, j]) - (k - 1) * w[i, j] * -np.log(p[i, j])) / n
+    return risks
+
+
+def _np_ure_ga(y, p):
+    """Ishida et al. 2019, gradient ascent (β = 0): Σ_j R_j if no R_j < 0, else -Σ_{R_j < 0} R_j; one batch value."""
+    risks = _np_class_risks(y, p)
+    value = -risks[risks < 0].sum() if (risks < 0).any() else risks.sum()
+    return np.full(len(y), value)
+
+
+def _np_dm(y, p):
+    """Gao & Zhang 2021: q = softmax(1 - p); -(1 + (1 - p_ȳ)/(K-1)) log q_ȳ, averaged over the labels."""
+    k = y.shape[1]
+    q = np.exp(1 - p) / np.exp(1 - p).sum(1, keepdims=True)
+    w = y / y.sum(1, keepdims=True)
+    return -(w * (1 + (1 - p) / (k - 1)) * np.log(q)).sum(1)
+
+
+def _np_mcl(y, p, error):
+    """Feng et al. 2020: u = Σ_{k not in Ȳ} p_k; 2(K-1)/|Ȳ| · ψ(u)."""
+    k = y.shape[1]
+    u = np.array([sum(p[i, j] for j in range(k) if y[i, j] == 0) for i in range(len(y))])
+    psi = {"log": -np.log(u), "exp": np.exp(-u), "mae": 1 - u}[error]
+    return 2 * (k - 1) / y.sum(1) * psi
+
+
+@pytest.mark.parametrize("num_cl", [1, 2, 3])
+@pytest.mark.parametrize("name, kwargs, reference", [
+    ("scl_exp", {}, _np_scl_exp), ("ure_ga", {}, _np_ure_ga), ("dm", {}, _np_dm),
+    ("mcl", {}, lambda y, p: _np_mcl(y, p, "log")), ("mcl", {"error": "exp"}, lambda y, p: _np_mcl(y, p, "exp")),
+    ("mcl", {"error": "mae"}, lambda y, p: _np_mcl(y, p, "mae")),
+], ids=["scl_exp", "ure_ga", "dm", "mcl_log", "mcl_exp", "mcl_mae"])
+def test_the_fields_losses_match_their_papers_formulas(K, name, kwargs, reference, num_cl):
+    tf, L = K
+    y, p = _batch(num_cl)
+    got = np.asarray(L.get_loss(name, **kwargs)(tf.constant(y, tf.float32), tf.constant(p, tf.float32)))
+    np.testing.assert_allclose(got, reference(y, p), rtol=2e-4, atol=1e-6)
+
+
+def _overfit_batch():
+    """A batch whose images named "not 0" or "not 1" give those classes almost no probability: the risks of classes
+    0 and 1 are negative, those of 2 and 3 positive."""
+    rng = np.random.default_rng(5)
+    cl = rng.integers(0, 4, 32)
+    logits = rng.normal(0, 0.5, (32, 4))
+    fitted = cl < 2
+    logits[np.flatnonzero(fitted), cl[fitted]] -= 6.0
+    y = np.eye(4)[cl]
+    return y, logits
+
+
+def test_ure_ga_ascends_the_negative_class_risks(K):
+    """Both branches of the rule against NumPy, and the gradient's effect: one descent step on URE-GA raises every
+    negative class risk (gradient ascent on them), where a step on plain URE lowers their sum further."""
+    tf, L = K
+    y, logits = _overfit_batch()
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    risks = _np_class_risks(y, p)
+    assert (risks < 0).any() and (risks > 0).any()
+    got = np.asarray(L.get_loss("ure_ga")(tf.constant(y, tf.float32), tf.constant(p, tf.float32)))
+    np.testing.assert_allclose(got, -risks[risks < 0].sum(), rtol=1e-4)
+    # an untrained, flat model: every class risk positive, and URE-GA is URE
+    flat = np.full((32, 4), 0.25)
+    assert (_np_class_risks(y, flat) > 0).all()
+    plain = np.asarray(L.get_loss("ure")(tf.constant(y, tf.float32), tf.constant(flat, tf.float32))).mean()
+    ga = np.asarray(L.get_loss("ure_ga")(tf.constant(y, tf.float32), tf.constant(flat, tf.float32)))
+    np.testing.assert_allclose(ga, plain, rtol=1e-5)
+
+    def step(name):
+        z = tf.Variable(logits, dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            value = tf.reduce_mean(L.get_loss(name)(tf.constant(y), tf.nn.softmax(z)))
+        z.assign_sub(0.5 * tape.gradient(value, z))
+        return _np_class_risks(y, tf.nn.softmax(z).numpy())
+
+    negative = risks < 0
+    assert (step("ure_ga")[negative] > risks[negative]).all()
+    assert step("ure")[negative].sum() < risks[negative].sum()
+
+
+def test_mcl_reads_the_labels_as_a_set(K):
+    """With two labels, MCL-LOG scores the mass left on the other classes at once; averaging SCL-NL over the two
+    labels does not (the two differ unless the remaining mass is all on one class)."""
+    tf, L = K
+    y = np.array([[1.0, 1.0, 0.0, 0.0]])
+    p = np.array([[0.2, 0.2, 0.3, 0.3]])
+    mcl = float(L.get_loss("mcl")(tf.constant(y, tf.float32), tf.constant(p, tf.float32))[0])
+    assert mcl == pytest.approx(2 * 3 / 2 * -np.log(0.6), rel=1e-5)
+    with pytest.raises(ValueError, match=r"mcl: error must be one of \('log', 'exp', 'mae'\), got 'l1'"):
+        L.get_loss("mcl", error="l1")
+
+
 def test_pc_sigmoid_is_p_over_one_plus_p(K):
     tf, L = K
     y, p = _batch()

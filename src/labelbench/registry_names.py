@@ -28,6 +28,10 @@ KERAS_LOSSES: dict[str, tuple[str, ...]] = {
     "ure_nn": (),
     "fwd": ("transition",),
     "grouped_cce": ("groups",),
+    "scl_exp": (),
+    "ure_ga": (),
+    "dm": (),
+    "mcl": ("error",),
 }
 
 #: Keras models: {name: builder arguments a config may set} (``input_shape`` and ``n_outputs`` come from the data)
@@ -70,7 +74,7 @@ TORCHVISION_MODELS = (
 )
 
 #: losses that train on complementary labels ("not class k"); every other loss sees the true labels
-COMPLEMENTARY_LOSSES = ("pc_sigmoid", "scl_nl", "ure", "ure_nn", "fwd")
+COMPLEMENTARY_LOSSES = ("pc_sigmoid", "scl_nl", "ure", "ure_nn", "fwd", "scl_exp", "ure_ga", "dm", "mcl")
 #: what each Keras loss reads from its targets (declared in its registry entry, labelbench.keras.losses.TARGETS):
 #: plain ``labels``, ``weighted_labels`` (one-hot + a 0/1 weight column), ``keypoint_rows`` ([presence, x1, y1,
 #: ...]) or ``complementary_labels``

@@ -319,3 +319,87 @@ def fwd(transition=None):
         return -ops.sum(_comp_weights(y_true) * ops.log(_clip(comp)), axis=-1)
 
     return loss
+
+
+@register(targets="complementary_labels")
+def scl_exp():
+    """SCL-EXP (Chou et al. 2020, "Unbiased Risk Estimators Can Mislead: A Case Study of Learning with
+    Complementary Labels", Sec. 4, the surrogate complementary loss with the exponential function):
+    L = exp(p_ȳ). Bounded (between 1 and e) and minimised by putting no probability on the named wrong class; its
+    gradient p_ȳ·exp(p_ȳ) does not vanish while p_ȳ is large, unlike pc_sigmoid's."""
+
+    def loss(y_true, y_pred):
+        return ops.sum(_comp_weights(y_true) * ops.exp(y_pred), axis=-1)
+
+    return loss
+
+
+@register(targets="complementary_labels")
+def ure_ga():
+    """Ishida et al. 2019 ("Complementary-Label Learning for Arbitrary Losses and Models", Sec. 4, the gradient
+    ascent correction, with β = 0), CE as ℓ. The batch risk of :func:`ure` is split by class,
+    R_j = mean_i ℓ_ij - (K-1) mean_i ȳ_ij ℓ_ij (ℓ_ij = -log p_ij; each R_j estimates π_j times the class-j risk,
+    which cannot be negative), and
+    L = Σ_j R_j when every R_j ≥ 0, else L = -Σ_{j: R_j < 0} R_j.
+
+    In the second case gradient descent on L is gradient *ascent* on the negative class risks: the step raises
+    them back towards zero (undoing the overfitting that drove them below it) instead of driving the total risk
+    further down, and the classes whose risk is still non-negative take no part in that step. The rule needs the
+    whole batch's per-class risks, so, as in :func:`ure_nn`, the batch-level value is returned for every sample:
+    Keras's batch mean is L, and its gradient is the gradient of L. The reported value is the total risk in the
+    first case and the size of the negative part in the second, so an epoch's mean mixes the two."""
+
+    def loss(y_true, y_pred):
+        k, nll, w = _ure_terms(y_true, y_pred)
+        parts = ops.mean(nll, axis=0) - (k - 1.0) * ops.mean(w * nll, axis=0)
+        negative = ops.cast(parts < 0.0, parts.dtype)
+        value = ops.where(ops.max(negative) > 0.0, -ops.sum(parts * negative), ops.sum(parts))
+        return value * ops.ones_like(y_true[:, 0])
+
+    return loss
+
+
+@register(targets="complementary_labels")
+def dm():
+    """DM (Gao & Zhang 2021, "Discriminative Complementary-Label Learning with Weighted Loss"), in the form of
+    the authors' code as libcll carries it: the complementary label is modelled discriminatively as
+    q = softmax(1 - p) (a class is named "not" the more, the less probability the model gives it), scored by CE,
+    and the loss is weighted by how much probability the named class still gets:
+    L = -(1 + (1 - p_ȳ) / (K-1)) · log q_ȳ (the weight is part of the graph, not held constant)."""
+
+    def loss(y_true, y_pred):
+        k = ops.cast(ops.shape(y_true)[-1], y_pred.dtype)
+        log_q = ops.log_softmax(1.0 - y_pred, axis=-1)
+        weight = 1.0 + (1.0 - y_pred) / (k - 1.0)
+        return -ops.sum(_comp_weights(y_true) * weight * log_q, axis=-1)
+
+    return loss
+
+
+MCL_ERRORS = ("log", "exp", "mae")
+
+
+@register(targets="complementary_labels")
+def mcl(error: str = "log"):
+    """Learning with multiple complementary labels (Feng et al. 2020, "Learning with Multiple Complementary
+    Labels", the bounded surrogates of the unbiased risk estimator, MCL-LOG/EXP/MAE): a set Ȳ of s complementary
+    labels leaves u = Σ_{k ∉ Ȳ} p_k, the probability the model gives the classes still possible, and
+    L = 2(K-1)/s · ψ(u) with ψ(u) = -log u (``log``), exp(-u) (``exp``) or 1 - u (``mae``). With one label and
+    ``log`` it is 2(K-1) times SCL-NL; it reads every complementary label of an image at once (``num_cl`` > 1)
+    instead of averaging a single-label loss over them."""
+    if error not in MCL_ERRORS:
+        raise ValueError(f"mcl: error must be one of {MCL_ERRORS}, got {error!r}")
+
+    def loss(y_true, y_pred):
+        k = ops.cast(ops.shape(y_true)[-1], y_pred.dtype)
+        s = ops.maximum(ops.sum(y_true, axis=-1), 1.0)
+        u = ops.sum((1.0 - y_true) * y_pred, axis=-1)
+        if error == "log":
+            psi = -ops.log(_clip(u))
+        elif error == "exp":
+            psi = ops.exp(-u)
+        else:
+            psi = 1.0 - u
+        return 2.0 * (k - 1.0) / s * psi
+
+    return loss
