@@ -47,8 +47,15 @@ class Experiment:
     figures: ClassVar[tuple[str, ...]] = ("curves", "metrics")
     #: the split the confusion and class-count figures show
     confusion_split: ClassVar[str] = "test"
-    #: tables beyond summary.csv, each made by the rule of that name (results/<experiment>/<table>.csv)
+    #: tables beyond summary.csv, each made by the rule of that name (results/<experiment>/<table>.csv), or, for
+    #: those also in ``metric_tables``, by the ``experiment_table`` rule from the per-run metrics (:meth:`table`)
     tables: ClassVar[tuple[str, ...]] = ()
+    metric_tables: ClassVar[tuple[str, ...]] = ()
+    #: model-selection criteria (labelbench.selection) recorded on the validation images every epoch, each with its
+    #: best epoch's weights and test predictions kept; empty: only the variant's own validation loss, as before
+    selection_criteria: ClassVar[tuple[str, ...]] = ()
+    #: what early stopping and the best epoch watch when the config's ``training.selection`` is not given
+    default_selection: ClassVar[str] = "loss"
     #: Grad-CAM studies it has: "keras_pairs" (maps of two variants' models, per depth) or "torch_tags"
     gradcam: ClassVar[str | None] = None
     #: ways it can encode the labels for a variant (the variant's ``encoding`` names one; empty: it has one way)
@@ -95,6 +102,16 @@ class Experiment:
         """Per-sample loss weights, or None."""
         return None
 
+    def selection(self, training: dict) -> str:
+        """The criterion early stopping and the best epoch watch: the config's ``training.selection``, else this
+        experiment's default."""
+        return training.get("selection") or self.default_selection
+
+    def selection_inputs(self, ds) -> dict:
+        """What the complementary-only criteria read from validation images (``complementary``: N×K 0/1 matrix,
+        ``transition``: K×K or None), never their true labels; {} when the data have no such labels."""
+        return {}
+
     # ------------------------------------------------------------------------------------------ evaluation
 
     def context(self, predictions: pd.DataFrame) -> dict:
@@ -104,6 +121,16 @@ class Experiment:
     def split_metrics(self, part: pd.DataFrame, threshold: float, context: dict) -> dict[str, float]:
         """Metrics of one split of one run's predictions."""
         raise NotImplementedError(f"{self.name} has no evaluation")
+
+    # ------------------------------------------------------------------------------------------ tables
+
+    def table(self, kind: str, metrics: pd.DataFrame, config: dict, name: str) -> pd.DataFrame:
+        """Table ``kind`` of ``metric_tables`` from the long per-run metrics of experiment ``name`` in ``config``."""
+        raise ValueError(f"{self.name} makes no table {kind!r} from its metrics; expected one of {self.metric_tables}")
+
+    def table_caption(self, kind: str, config: dict, name: str) -> str:
+        """One paragraph the report prints above table ``kind`` (what it shows, under which settings)."""
+        return ""
 
     # ------------------------------------------------------------------------------------------ figures
 

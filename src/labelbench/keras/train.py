@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from labelbench.datasets.store import load_dataset
-from labelbench.errors import TrainingDiverged
+from labelbench.errors import ConfigError, TrainingDiverged
 from labelbench.experiments import get_experiment
 from labelbench.io import atomic_path, write_json, write_table
+from labelbench.keras.selection import Selection, measure, selected_predictions
 from labelbench.runs import (
     Placement,
     RunOutputs,
@@ -29,6 +30,7 @@ from labelbench.runs import (
     validation_split,
     write_run_record,
 )
+from labelbench.selection import COMPLEMENTARY, ORACLE, check_selection
 
 log = logging.getLogger("labelbench.train")
 
@@ -143,37 +145,6 @@ def _load_checkpoint(model, ckpt: Path) -> tuple[int, list[dict]]:
     return state["epoch"], state["history"]
 
 
-class _EarlyStop:
-    """Early stopping on ``val_loss`` with the best weights kept (``best.weights.h5`` in the checkpoint folder);
-    its state is rebuilt from the history on resume, so a resumed run stops where an uninterrupted one would."""
-
-    def __init__(self, patience: int | None, ckpt: Path, history: list[dict]):
-        self.patience, self.best_path = patience, ckpt / "best.weights.h5"
-        self.best, self.wait, self.stopped = math.inf, 0, False
-        for row in history:
-            self._step(row)
-
-    def _step(self, row) -> bool:
-        value = row.get("val_loss", math.inf)
-        if value < self.best:
-            self.best, self.wait = value, 0
-            return True
-        self.wait += 1
-        self.stopped = bool(self.patience) and self.wait >= self.patience
-        return False
-
-    def update(self, model, row) -> None:
-        if self._step(row) and self.patience:
-            self.best_path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(self.best_path, suffix=".weights.h5") as tmp:
-                model.save_weights(tmp)
-
-    def restore_best(self, model) -> None:
-        if self.best_path.is_file():
-            model.load_weights(self.best_path)
-            log.info("restored the weights of the best epoch (val_loss %.4f)", self.best)
-
-
 def augmenter(spec: dict | None, seed: int):
     """Keras preprocessing layers (rotation, shifts, flips: the complementary source's ImageDataGenerator
     settings) applied inside the tf.data pipeline, or None."""
@@ -247,7 +218,19 @@ def train_run(
     start, history = _load_checkpoint(model, ckpt)
     last_good = model.get_weights()
     patience = training.get("patience")
-    stop = _EarlyStop(patience, ckpt, history)
+    # model selection (labelbench.keras.selection): early stopping on the configured criterion, and the best
+    # epoch of every criterion the experiment records, computed on the validation images' complementary labels
+    # (and, for the oracle alone, their true labels)
+    driving = exp.selection(training)
+    check_selection("training.selection", driving, exp.selection_criteria, training.get("validation_fraction", 0))
+    recorded = exp.selection_criteria if val is not None else ()
+    selection_inputs = exp.selection_inputs(val) if recorded else {}
+    if driving in COMPLEMENTARY and "complementary" not in selection_inputs:
+        raise ConfigError(f"{experiment}/{variant}: training.selection {driving!r} reads the validation images' "
+                          "complementary labels, but its dataset has none; add `complementary: {method: uniform}` "
+                          "to the dataset's entry, or select on loss")
+    oracle_labels = val.targets() if set(recorded) & set(ORACLE) else None
+    stop = Selection(driving, recorded, patience, ckpt, history)
     callbacks = []
     if outputs.tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(outputs.tensorboard_dir, write_graph=False))
@@ -267,6 +250,8 @@ def train_run(
             diverged_at = guard.where or (epoch + 1, 0)
             history.append({**row, "diverged": True})
             break
+        row.update(measure(model, val.images, selection_inputs, oracle_labels, recorded, training["batch_size"])
+                   if recorded else {})
         history.append({**row, "diverged": False})
         last_good = model.get_weights()
         stop.update(model, row)
@@ -280,7 +265,7 @@ def train_run(
         log.warning("%s; recording the divergence and keeping the last finite weights", message)
         model.set_weights(last_good)
     elif patience:
-        stop.restore_best(model)
+        stop.restore(model)
 
     hist = pd.DataFrame(history)
     hist = hist[["epoch", *sorted(c for c in hist if c not in ("epoch", "diverged")), "diverged"]]
@@ -289,19 +274,27 @@ def train_run(
     hist.insert(2, "seed", seed)
     write_table(add_placement_columns(hist, placement), outputs.history)
 
-    frames = []
+    frames, outputs_of = [], {}
     parts = [("train", train), ("test", test)] + ([("val", val)] if val is not None else [])
     for split_name, part in parts:
-        probs = predict(model, part.images, training["batch_size"])
+        probs = outputs_of[split_name] = predict(model, part.images, training["batch_size"])
         frame = pd.DataFrame({"experiment": experiment, "variant": variant, "seed": seed, "split": split_name,
                               "sample": np.arange(len(part.images)), **exp.true_label_columns(part, variant_spec)})
         frame = pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in names])], axis=1)
         frames.append(frame)
     preds = pd.concat(frames, ignore_index=True)
     preds["diverged"] = diverged_at is not None
-    write_table(preds, outputs.predictions)
     with atomic_path(outputs.model, suffix=".keras") as tmp:
         model.save(tmp)
+    if recorded:  # the test images under each criterion's best epoch, beside the kept model's
+        restored = patience and diverged_at is None and stop.path(stop.driving).is_file()
+        kept = (stop.driving, outputs_of["test"]) if restored else None
+        chosen = selected_predictions(model, stop, test.images, names, training["batch_size"], final=kept)
+        test_rows = np.flatnonzero(preds["split"].to_numpy() == "test")
+        extra = pd.DataFrame({c: np.nan for c in chosen}, index=preds.index)
+        extra.iloc[test_rows] = pd.DataFrame(chosen).to_numpy()
+        preds = pd.concat([preds, extra], axis=1)
+    write_table(preds, outputs.predictions)
     write_run_record(outputs.run, experiment=experiment, variant=variant, seed=seed, framework="keras",
                      placement=placement, versions=_versions())
     shutil.rmtree(ckpt, ignore_errors=True)  # the finished model supersedes the checkpoints
