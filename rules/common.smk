@@ -315,6 +315,12 @@ def table_figure_kinds():
     return "|".join(sorted(kinds)) or "no_such_figure"
 
 
+def metric_table_kinds():
+    """Tables made from the stored metrics, over every experiment of the config (the rule's constraint)."""
+    kinds = {t for e in EXPERIMENTS for t in get_experiment(e).metric_tables}
+    return "|".join(sorted(kinds)) or "no_such_table"
+
+
 def experiment_tables(experiment):
     """Tables beyond summary.csv, each made by the rule of its name."""
     return [

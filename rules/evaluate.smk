@@ -61,6 +61,28 @@ rule experiment_figure:
         "../workflow/scripts/experiment_figure.py"
 
 
+# Tables an experiment makes from its per-run metrics (its `metric_tables`, built by its own `table` hook).
+rule experiment_table:
+    input:
+        metrics=f"{RESULTS}/{{experiment}}/metrics.parquet",
+    output:
+        table=report(
+            f"{RESULTS}/{{experiment}}/{{table}}.csv",
+            category="{experiment}",
+            caption="../report/experiment_table.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/tables/{{experiment}}/{{table}}.log",
+    wildcard_constraints:
+        table=metric_table_kinds(),
+    conda:
+        SOFTWARE
+    params:
+        config=config,
+    script:
+        "../workflow/scripts/experiment_table.py"
+
+
 # Every claim of the experiment decided on this run (labelbench.claims): the report, claims.csv and the notebook
 # all read this one table.
 rule claims:

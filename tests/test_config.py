@@ -92,6 +92,18 @@ BAD_CONFIGS = [
     (("device",), "cuda", ["'cuda' is not one of ['cpu', 'gpu']"]),
     (("experiments", "tagging", "device"), "tpu", ["'tpu' is not one of ['cpu', 'gpu', None]"]),
     (("experiments", "mosaic", "training", "threads"), 0, ["0 is less than the minimum of 1"]),
+    # model selection: a criterion the experiment computes, on validation images, from labels its data carry
+    (("experiments", "complementary", "training", "selection"), "f1",
+     ["'f1' is not one of ['loss', 'scel', 'ure', 'oracle_accuracy', None]"]),
+    (("experiments", "mosaic", "training", "selection"), "scel",
+     ["experiments.mosaic.training.selection: 'scel' needs what this experiment's validation images do not carry",
+      "expected one of ['loss']"]),
+    (("experiments", "complementary", "training", "validation_fraction"), 0.0,
+     ["experiments.complementary.training.selection (the default, 'scel'): 'scel' is computed on validation images",
+      "training.validation_fraction is 0"]),
+    (("experiments", "complementary", "variants", "ordinary", "dataset"), "shapes_attributes",
+     ["experiments.complementary.training.selection (the default, 'scel'): 'scel' reads the validation images' "
+      "complementary labels, but variant 'ordinary' trains on dataset 'shapes_attributes', which has none"]),
 ]
 
 

@@ -183,6 +183,16 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame) -> Verdict
         extra={"a": a, "b": b, "differences": diffs.tolist()})
 
 
+def paired_comparison(experiment: str, observations: pd.DataFrame, a: str, b: str, metric: str,
+                      split: str = "test", direction: str = "greater", margin: float = 0.0) -> Verdict:
+    """Variant ``a`` against variant ``b`` on ``metric``, decided by the one rule of effect claims (paired by seed):
+    for the tables that compare methods without a source's claim behind each pair."""
+    claim = {"id": f"{a}_vs_{b}", "claim": f"{a} {direction} than {b} on {metric}", "source": "labelbench",
+             "a": {"variant": a, "metric": metric, "split": split}, "b": {"variant": b}, "direction": direction,
+             "margin": margin}
+    return _effect(claim, experiment, observations)
+
+
 def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dict) -> Verdict:
     side = {"split": "test", **{k: claim[k] for k in ("variant", "metric", "split") if k in claim}}
     values = per_seed(observations, side).dropna().to_numpy()

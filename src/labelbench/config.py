@@ -168,7 +168,29 @@ def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
                               f"{list(experiment.encodings)}, and each variant must name one")
         if not experiment.encodings and encoding is not None:
             raise ConfigError(f"{vkey}.encoding: {exp} has one way to encode its labels; expected no encoding key")
+    if framework == "keras":
+        _check_selection(key, exp, spec, datasets)
     experiment.check(key, spec, datasets)
+
+
+def _check_selection(key: str, exp: str, spec: dict, datasets: dict) -> None:
+    """The criterion early stopping watches must be one the experiment computes, on validation images, and a
+    complementary-only one needs complementary labels in every variant's dataset."""
+    from labelbench.selection import COMPLEMENTARY, check_selection
+
+    experiment, training = get_experiment(exp), spec["training"]
+    selection = experiment.selection(training)
+    where = f"{key}.training.selection" + ("" if training.get("selection") else f" (the default, {selection!r})")
+    check_selection(where, selection, experiment.selection_criteria, training.get("validation_fraction", 0.0))
+    if selection in COMPLEMENTARY:
+        for v, vspec in spec["variants"].items():
+            dataset = vspec.get("dataset") or spec["dataset"]
+            if not datasets[dataset].get("complementary"):
+                raise ConfigError(
+                    f"{where}: {selection!r} reads the validation images' complementary labels, but variant {v!r} "
+                    f"trains on dataset {dataset!r}, which has none; add `complementary: {{method: uniform}}` to "
+                    f"datasets.{dataset}, or set training.selection: loss"
+                )
 
 
 def _check_keras_loss(vkey: str, exp: str, vspec: dict, dataset: str, datasets: dict) -> None:

@@ -283,3 +283,14 @@ def cam_observations(images: pd.DataFrame, experiment: str) -> pd.DataFrame:
                 "value": means[col].astype(float)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["experiment", "variant", "seed", "split", "metric", "value"])
+
+
+def write_experiment_table(experiment: str, table: str, metrics: str, config: dict, out: str) -> pd.DataFrame:
+    """The ``experiment_table`` job: table ``table`` of ``experiment`` from its long per-run metrics, made by the
+    experiment's own :meth:`~labelbench.experiments.Experiment.table` hook."""
+    from labelbench.experiments import get_experiment
+    from labelbench.io import write_table
+
+    frame = get_experiment(experiment).table(table, pd.read_parquet(metrics), config, experiment)
+    write_table(frame, out)
+    return frame

@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from labelbench import stats
 from labelbench.claims import INTERVAL, read_claims
+from labelbench.experiments import get_experiment
 
 PACKAGES = ["labelbench", "snakemake", "tensorflow", "keras", "torch", "torchvision", "numpy", "pandas",
             "scikit-learn", "scipy", "statsmodels", "seaborn", "grad-cam", "torchmetrics"]
@@ -157,8 +158,11 @@ def build_report(config: dict, facts: dict, experiments: dict[str, dict], datase
         test = summary[summary["split"] == "test"]
         wide = (test.pivot_table(index="variant", columns="metric", values="mean", sort=False)
                 if len(test) else pd.DataFrame())
-        exp_tables = [{"name": Path(t).name, "html": pd.read_csv(t).head(60).to_html(
-            index=False, float_format=lambda v: f"{v:.3f}", classes="table", border=0)} for t in files["tables"]]
+        declared = get_experiment(exp)
+        exp_tables = [{"name": Path(t).name, "caption": declared.table_caption(Path(t).stem, config, exp),
+                       "html": pd.read_csv(t).head(60).to_html(index=False, float_format=lambda v: f"{v:.3f}",
+                                                               na_rep="", classes="table", border=0)}
+                      for t in files["tables"]]
         sections.append({
             "name": exp,
             "dataset": spec["dataset"],

@@ -108,7 +108,7 @@ class Experiment:
         return training.get("selection") or self.default_selection
 
     def selection_inputs(self, ds) -> dict:
-        """What the complementary-only criteria read from validation images (``complementary``: N×K 0/1 matrix,
+        """What the complementary-only criteria read from validation images (``complementary_labels``: N×K 0/1 matrix,
         ``transition``: K×K or None), never their true labels; {} when the data have no such labels."""
         return {}
 

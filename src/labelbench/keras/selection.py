@@ -82,11 +82,11 @@ def measure(model, images: np.ndarray, inputs: dict, labels: np.ndarray | None, 
     probs = predict(model, images, batch_size)
     out = {}
     for criterion in wanted:
-        needs_comp = criterion in S.COMPLEMENTARY and "complementary" not in inputs
+        needs_comp = criterion in S.COMPLEMENTARY and "complementary_labels" not in inputs
         if needs_comp or (criterion in S.ORACLE and labels is None):
             out[S.column(criterion)] = float("nan")
             continue
-        out.update(S.criterion_values([criterion], probs, inputs.get("complementary"), inputs.get("transition"),
+        out.update(S.criterion_values([criterion], probs, inputs.get("complementary_labels"), inputs.get("transition"),
                                       labels if criterion in S.ORACLE else None))
     return out
 

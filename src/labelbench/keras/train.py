@@ -225,7 +225,7 @@ def train_run(
     check_selection("training.selection", driving, exp.selection_criteria, training.get("validation_fraction", 0))
     recorded = exp.selection_criteria if val is not None else ()
     selection_inputs = exp.selection_inputs(val) if recorded else {}
-    if driving in COMPLEMENTARY and "complementary" not in selection_inputs:
+    if driving in COMPLEMENTARY and "complementary_labels" not in selection_inputs:
         raise ConfigError(f"{experiment}/{variant}: training.selection {driving!r} reads the validation images' "
                           "complementary labels, but its dataset has none; add `complementary: {method: uniform}` "
                           "to the dataset's entry, or select on loss")
