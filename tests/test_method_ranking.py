@@ -1,0 +1,110 @@
+"""The complementary experiment's method ranking (``method_ranking.csv``): intervals over seeds, the paired
+comparison with the next method, the test accuracy under each selection criterion, CLCIFAR10 beside ours, and its
+caption in the report; made by the experiment's own table hook, through the generic ``experiment_table`` job."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from labelbench import stats
+from labelbench.experiments import get_experiment
+from labelbench.experiments.complementary import CLCIFAR10, variant_seeds
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: test accuracy per variant in the synthetic metrics, per seed offset (seed 0, 1, 2)
+MEANS = {"ordinary": 0.97, "scl_nl": 0.90, "fwd": 0.80, "scl_exp": 0.85, "ure": 0.60, "ure_nn": 0.70,
+         "ure_ga": 0.65, "dm": 0.50, "pc_sigmoid": 0.40, "ordinary_4class": 0.95, "scl_nl_4class": 0.80,
+         "pc_sigmoid_4class": 0.30, "mcl_4class_2cl": 0.88}
+OFFSETS = (0.0, 0.02, -0.01)
+
+
+@pytest.fixture(scope="module")
+def config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def _metrics(spec):
+    """Long per-run metrics as the evaluation writes them: accuracy and, per criterion, the accuracy of its best
+    epoch (scel 0.01 below the driving one, the oracle 0.01 above it, loss 0.05 below)."""
+    rows = []
+    for variant in spec["variants"]:
+        for seed in variant_seeds(spec, variant):
+            acc = MEANS[variant] + OFFSETS[seed]
+            values = {"accuracy": acc, "accuracy_by_scel": acc, "accuracy_by_ure": acc - 0.01,
+                      "accuracy_by_loss": acc - 0.05, "accuracy_by_oracle_accuracy": acc + 0.01}
+            rows += [{"experiment": "complementary", "variant": variant, "seed": seed, "split": split,
+                      "metric": m, "value": v} for m, v in values.items() for split in ("test", "val")]
+    return pd.DataFrame(rows)
+
+
+def test_the_ranking_orders_methods_with_intervals_and_paired_comparisons(config):
+    spec = config["experiments"]["complementary"]
+    exp = get_experiment("complementary")
+    table = exp.table("method_ranking", _metrics(spec), config, "complementary")
+    three = table[table["dataset"] == "shapes_objects3"]
+    methods = three[three["labels"] == "complementary"]
+    # the complementary-label methods, best first; true labels below them, unranked
+    assert list(methods["variant"]) == ["scl_nl", "scl_exp", "fwd", "ure_nn", "ure_ga", "ure", "dm", "pc_sigmoid"]
+    assert list(methods["rank"]) == list(range(1, 9))
+    assert list(three["variant"])[-1] == "ordinary" and np.isnan(three["rank"].iloc[-1])
+    assert three["labels"].iloc[-1] == "true (reference)"
+    row = methods.set_index("variant").loc["scl_nl"]
+    seeds = variant_seeds(spec, "scl_nl")
+    values = [MEANS["scl_nl"] + OFFSETS[s] for s in seeds]
+    expected = stats.mean_interval(values, bounds=(0.0, 1.0))
+    assert row["n_seeds"] == 3
+    assert row["accuracy"] == pytest.approx(np.mean(values))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((expected.low, expected.high))
+    # intervals stay in [0, 1]: ordinary_4class's 2-seed t interval (0.96 ± 0.13) is clipped at 1
+    assert (table["ci_low"].dropna() >= 0).all() and (table["ci_high"].dropna() <= 1).all()
+    assert table.set_index("variant").loc["ordinary_4class", "ci_high"] == 1.0
+    # the paired difference with the next method, over the seeds both have (scl_exp has 0 and 1)
+    assert row["next"] == "scl_exp"
+    assert row["diff_to_next"] == pytest.approx(MEANS["scl_nl"] - MEANS["scl_exp"])
+    assert row["better_than_next"] in stats.VERDICTS
+    # the two share seeds 0 and 1 and differ by exactly 0.05 on both: a zero-width interval above 0
+    assert row["better_than_next"] == stats.HOLDS
+    assert methods["next"].iloc[-1] == "" and np.isnan(methods["diff_to_next"].iloc[-1])
+    # each criterion's column, the oracle marked as one
+    assert row["by_scel"] == pytest.approx(np.mean(values))
+    assert row["by_ure"] == pytest.approx(np.mean(values) - 0.01)
+    assert row["by_loss"] == pytest.approx(np.mean(values) - 0.05)
+    assert row["by_oracle_accuracy (oracle)"] == pytest.approx(np.mean(values) + 0.01)
+    # CLCIFAR10 beside ours: its figure, its rank, and ours among the methods it reports
+    assert row["clcifar10_accuracy"] == CLCIFAR10["scl_nl"] == 0.361
+    assert row["clcifar10_rank"] == 2  # FWD 36.2 % first
+    assert row["rank_among_clcifar10_methods"] == 1
+    assert methods.set_index("variant").loc["fwd", "clcifar10_rank"] == 1
+    assert np.isnan(methods.set_index("variant").loc["pc_sigmoid", "clcifar10_accuracy"])
+    # each dataset is ranked on its own: MCL reads two complementary labels per image of another dataset
+    mcl = table[table["dataset"] == "shapes_objects4_cl2"]
+    assert list(mcl["variant"]) == ["mcl_4class_2cl"] and mcl["rank"].iloc[0] == 1
+
+
+def test_the_caption_states_our_settings_the_oracle_and_clcifar10s(config):
+    caption = get_experiment("complementary").table_caption("method_ranking", config, "complementary")
+    assert "training.selection = scel" in caption
+    assert "oracle a practitioner with complementary labels does not have" in caption
+    assert "mini_xception (width 0.25, middle_blocks 1), adam at learning rate 0.003 (AMSGrad), batch 32, up to 12 " \
+           "epochs" in caption
+    assert "shapes_objects4_cl2 (shapes, 4 classes, 32 px, 400 training images per class, 2 uniform complementary " \
+           "label(s) per image)" in caption
+    assert "a ResNet trained 200 epochs with Adam at learning rate 1e-4" in caption
+    assert get_experiment("complementary").table_caption("gradcam_metrics", config, "complementary") == ""
+
+
+def test_the_table_job_writes_what_the_hook_makes_and_refuses_other_tables(config, tmp_path):
+    from labelbench.metrics import write_experiment_table
+
+    spec = config["experiments"]["complementary"]
+    _metrics(spec).to_parquet(tmp_path / "metrics.parquet")
+    out = tmp_path / "method_ranking.csv"
+    frame = write_experiment_table("complementary", "method_ranking", str(tmp_path / "metrics.parquet"), config,
+                                   str(out))
+    pd.testing.assert_frame_equal(pd.read_csv(out), frame.replace({"": np.nan}), check_dtype=False)
+    with pytest.raises(ValueError, match="mosaic makes no table 'method_ranking' from its metrics; expected one of"):
+        get_experiment("mosaic").table("method_ranking", _metrics(spec), config, "mosaic")
