@@ -108,3 +108,69 @@ def test_the_table_job_writes_what_the_hook_makes_and_refuses_other_tables(confi
     pd.testing.assert_frame_equal(pd.read_csv(out), frame.replace({"": np.nan}), check_dtype=False)
     with pytest.raises(ValueError, match="mosaic makes no table 'method_ranking' from its metrics; expected one of"):
         get_experiment("mosaic").table("method_ranking", _metrics(spec), config, "mosaic")
+
+
+def _readme_lines() -> str:
+    """The config lines README gives a complementary-label learner for their own data (the yaml block that names
+    an imagefolder with complementary labels)."""
+    text = (ROOT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    mine = [b for b in blocks if "source: imagefolder" in b and "complementary:" in b]
+    assert len(mine) == 1, "README should show one imagefolder + complementary config block"
+    return mine[0]
+
+
+def _image_folder(root: Path, per_class: int = 12) -> None:
+    """Three classes of 40×36 PNGs a small CNN can tell apart by colour and a bar's position."""
+    from PIL import Image, ImageDraw
+
+    for k, cls in enumerate(["apple", "leaf", "sky"]):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            img = Image.new("RGB", (40, 36), tuple(int(c) for c in np.roll([200, 40, 30], k)))
+            ImageDraw.Draw(img).rectangle([4 + 10 * k, 2 + i, 12 + 10 * k, 20 + i], fill=(250, 250, 250))
+            img.save(root / cls / f"{i:02d}.png")
+
+
+def test_the_readme_lines_give_the_same_table_on_your_own_image_folder(tmp_path):
+    """README's three lines over the smoke config: the ranking is made for the image folder's variants with the
+    columns it has on the embedded shapes."""
+    from conftest import run_snakemake
+
+    lines = _readme_lines()
+    assert len(lines.strip().splitlines()) == 3
+    mine = yaml.safe_load(lines)
+    _image_folder(tmp_path / mine["datasets"]["mine"]["path"])
+    (tmp_path / "mine.yaml").write_text(lines)
+    target = "results/complementary/method_ranking.csv"
+    run_snakemake(tmp_path, target, "--cores", "2", "--configfile", str(ROOT / "configs/smoke.yaml"),
+                  str(tmp_path / "mine.yaml"))
+    table = pd.read_csv(tmp_path / target)
+    smoke = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
+    variants = list(smoke["experiments"]["complementary"]["variants"])
+    assert set(table["dataset"]) == {"mine"} and set(table["variant"]) == set(variants)
+    assert list(table.loc[table["labels"] == "true (reference)", "variant"]) == ["ordinary"]
+    assert table.loc[table["labels"] == "complementary", "rank"].tolist() == [1.0, 2.0]
+    assert table["accuracy"].between(0, 1).all() and table["by_scel"].between(0, 1).all()
+    # the same table as on the shipped data: the hook's columns, whichever dataset
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    shipped = get_experiment("complementary").table("method_ranking", _metrics(config["experiments"][
+        "complementary"]), config, "complementary")
+    assert list(table.columns) == list(shipped.columns)
+
+
+def test_the_readme_lines_over_the_default_config_train_every_variant_on_your_folder(tmp_path):
+    from conftest import run_snakemake
+
+    lines = _readme_lines()
+    _image_folder(tmp_path / yaml.safe_load(lines)["datasets"]["mine"]["path"])
+    (tmp_path / "mine.yaml").write_text(lines)
+    proc = run_snakemake(tmp_path, "results/complementary/method_ranking.csv", "-n", "--configfile",
+                         str(ROOT / "config.yaml"), str(tmp_path / "mine.yaml"))
+    out = proc.stdout + proc.stderr
+    spec = yaml.safe_load((ROOT / "config.yaml").read_text())["experiments"]["complementary"]
+    on_mine = [v for v, vs in spec["variants"].items() if "dataset" not in vs]
+    assert "results/data/mine/dataset.json" in out
+    for v in on_mine:
+        assert f"results/complementary/{v}/0/predictions.parquet" in out, v
+    assert "experiment_table" in out
