@@ -174,3 +174,31 @@ def test_the_readme_lines_over_the_default_config_train_every_variant_on_your_fo
     for v in on_mine:
         assert f"results/complementary/{v}/0/predictions.parquet" in out, v
     assert "experiment_table" in out
+
+
+def test_the_report_prints_the_ranking_under_its_caption(config, tmp_path):
+    import html
+
+    from labelbench.claims import write_claims
+    from labelbench.metrics import summarise, write_experiment_table
+    from labelbench.report import build_report
+
+    cfg = {**config, "experiments": {"complementary": config["experiments"]["complementary"]}}
+    root = tmp_path / "results" / "complementary"
+    root.mkdir(parents=True)
+    _metrics(cfg["experiments"]["complementary"]).to_parquet(root / "metrics.parquet")
+    summarise(pd.read_parquet(root / "metrics.parquet")).to_csv(root / "summary.csv", index=False)
+    write_claims("complementary", cfg, root / "metrics.parquet", root / "claims.csv")
+    write_experiment_table("complementary", "method_ranking", str(root / "metrics.parquet"), cfg,
+                           str(root / "method_ranking.csv"))
+    facts = {"config_files": ["x.yaml"], "config_hash": "0", "config_name": "test", "hardware": "", "python": "",
+             "versions": {}, "commit": "", "datasets": [], "jobs": [], "total_job_seconds": 0.0}
+    files = {"summary": str(root / "summary.csv"), "claims": str(root / "claims.csv"), "figures": [],
+             "tables": [str(root / "method_ranking.csv")], "notebook": None}
+    out = tmp_path / "report/index.html"
+    build_report(cfg, facts, {"complementary": files}, {}, str(out), str(tmp_path / "report/claims.csv"))
+    page = html.unescape(out.read_text())
+    caption = get_experiment("complementary").table_caption("method_ranking", cfg, "complementary")
+    assert "<h3>method_ranking.csv</h3>" in page and caption in page
+    assert page.index(caption) < page.index("<th>by_oracle_accuracy (oracle)</th>") < page.index(
+        "<th>clcifar10_accuracy</th>")
