@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelbench.experiments.base import Experiment, register_experiment
-from labelbench.metrics import tagging_metrics, tune_thresholds
+from labelbench.metrics import ASL_METRICS, RANKING_METRICS, tagging_metrics, tune_thresholds
 
 
 def _columns(part):
@@ -21,7 +21,7 @@ class Tagging(Experiment):
     sources = ("shapes_scenes", "nuswide")
     metrics = tuple(f"{a}_{m}" for a in ("micro", "macro", "samples") for m in ("precision", "recall", "f1")) + (
         "map", "hamming_loss", "exact_match", "micro_f1_tuned", "macro_f1_tuned", "samples_f1_tuned",
-        "skipped_images")
+        "skipped_images", *RANKING_METRICS, *ASL_METRICS)
     curve_metrics = ("loss", "val_macro_f1", "val_micro_f1")
     bar_metrics = ("micro_f1", "macro_f1", "samples_f1", "macro_f1_tuned", "map", "exact_match")
     figures = ("curves", "metrics", "tag_frequency", "examples", "per_tag_f1")
