@@ -33,7 +33,7 @@ MOSAIC_CLASSES = 4
 MASKED_CCE_CLASSES = 10
 #: sources whose ``path:`` is read, and what it must be
 PATH_KINDS = {"nuswide": "a folder or a tar/zip archive", "nuswide_asl": "the folder of ASL's NUS-WIDE images",
-               "imagefolder": "a folder", "landmark_csv": "a folder",
+              "imagefolder": "a folder", "landmark_csv": "a folder",
               "cifar10": "a folder", "mnist": "a folder", "caltech101": "a folder"}
 
 
