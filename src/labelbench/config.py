@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labelbench import registry_names as R
+from labelbench.cam_methods import methods_for
 from labelbench.errors import ConfigError
 from labelbench.experiments import experiment_names, get_experiment
 
@@ -170,6 +171,11 @@ def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
                               f"{list(experiment.encodings)}, and each variant must name one")
         if not experiment.encodings and encoding is not None:
             raise ConfigError(f"{vkey}.encoding: {exp} has one way to encode its labels; expected no encoding key")
+    methods = spec.get("gradcam", {}).get("methods", [])
+    offered = methods_for(framework)
+    if [m for m in methods if m not in offered]:
+        raise ConfigError(f"{key}.gradcam.methods: {[m for m in methods if m not in offered]} are not offered for "
+                          f"{framework} models; expected some of {list(offered)}")
     experiment.check(key, spec, datasets)
 
 
