@@ -105,3 +105,13 @@ def test_deletion_and_insertion_on_a_model_that_reads_one_region():
     assert good["deletion_auc"] == pytest.approx(0.5 * 0.25 / 2, abs=0.01)
     assert bad["deletion_auc"] == pytest.approx(0.5 * (0.75 + 0.25 / 2), abs=0.01)
     assert good["insertion_auc"] > bad["insertion_auc"] + 0.1
+
+
+def test_the_batched_form_gives_the_per_map_numbers(fixture):
+    image, cam, net = fixture
+    score = score_of(net, 1)
+    single = {**F.deletion_insertion(image, cam, score, steps=4), **F.road_scores(image, cam, score, rng=None)}
+    images, cams = np.stack([image, image[::-1]]), np.stack([cam, cam.T])
+    many = F.faithfulness_many(images, cams, lambda batch, owner: score(batch), steps=4, rng=None)
+    assert many[0] == pytest.approx(single, abs=1e-6)
+    assert many[1] != pytest.approx(single, abs=1e-6)

@@ -135,3 +135,19 @@ def test_bounds_of_the_ranking_metrics():
     assert M.metric_bounds("coverage_error") == (1.0, float("inf"))
     assert M.metric_bounds("ranking_loss") == (0.0, 1.0) and M.metric_bounds("lrap") == (0.0, 1.0)
     assert M.metric_bounds("cf1") == (0.0, 1.0) and M.metric_bounds("or") == (0.0, 1.0)
+
+
+def test_cam_observations_name_methods_and_faithfulness():
+    images = pd.DataFrame({
+        "kind": ["faithfulness", "faithfulness", "faithfulness", "localisation"],
+        "method": ["gradcam", "gradcam", "hirescam", "gradcam"], "model": "ordinary", "seed": 0,
+        "depth": "deep", "target": "predicted", "deletion_auc": [0.2, 0.4, 0.1, np.nan],
+        "road_morf": [-0.3, -0.1, -0.2, np.nan], "mass_in_mask": [np.nan, np.nan, np.nan, 0.7]})
+    obs = M.cam_observations(images, "complementary").set_index("metric")["value"]
+    assert obs["cam_deletion_auc_deep_predicted"] == pytest.approx(0.3)
+    assert obs["cam_hirescam_deletion_auc_deep_predicted"] == pytest.approx(0.1)
+    assert obs["cam_road_morf_deep_predicted"] == pytest.approx(-0.2)
+    assert obs["cam_mass_in_mask_deep_predicted"] == pytest.approx(0.7)
+    assert M.metric_bounds("cam_road_morf_deep_predicted") == (-1.0, 1.0)
+    assert M.metric_bounds("cam_hirescam_spearman_deep_true") == (-1.0, 1.0)
+    assert M.metric_bounds("cam_deletion_auc_deep_predicted") == (0.0, 1.0)

@@ -92,24 +92,55 @@ def road_scores(image: np.ndarray, cam: np.ndarray, score: Score, rng: np.random
     return {"road_morf": float(morf - before), "road_lerf": float(lerf - before)}
 
 
-def deletion_insertion(image: np.ndarray, cam: np.ndarray, score: Score, steps: int = 8,
-                       blur_sigma: float | None = None) -> dict[str, float]:
-    """Areas under the deletion and insertion curves of one map (``steps`` + 1 points each, one batch of
-    2·(steps + 1) images through ``score``). The insertion canvas is the image blurred with a Gaussian of
-    ``blur_sigma`` pixels (default 5/224 of the side, RISE's 5 at 224 px)."""
+def _curve_images(image: np.ndarray, cam: np.ndarray, steps: int, blur_sigma: float | None) -> np.ndarray:
+    """The 2·(steps + 1) images of the deletion and insertion curves, interleaved (deletion, insertion, …)."""
     h, w = cam.shape
     image = image.astype(np.float64)
     sigma = blur_sigma if blur_sigma is not None else max(1.0, 5 * max(h, w) / 224)
     blurred = gaussian_filter(image, sigma=(sigma, sigma, 0))
     order = np.argsort(-cam.reshape(-1), kind="stable")
-    shares = np.linspace(0, 1, steps + 1)
     batch = []
-    for share in shares:
+    for share in np.linspace(0, 1, steps + 1):
         top = np.zeros(h * w, bool)
         top[order[: int(round(share * h * w))]] = True
         top = top.reshape(h, w, 1)
         batch.append(np.where(top, 0.0, image))
         batch.append(np.where(top, image, blurred))
-    scores = np.asarray(score(np.stack(batch)), np.float64)
+    return np.stack(batch)
+
+
+def _areas(scores: np.ndarray, steps: int) -> dict[str, float]:
+    shares = np.linspace(0, 1, steps + 1)
+    scores = np.asarray(scores, np.float64)
     return {"deletion_auc": float(np.trapezoid(scores[0::2], shares)),
             "insertion_auc": float(np.trapezoid(scores[1::2], shares))}
+
+
+def deletion_insertion(image: np.ndarray, cam: np.ndarray, score: Score, steps: int = 8,
+                       blur_sigma: float | None = None) -> dict[str, float]:
+    """Areas under the deletion and insertion curves of one map (``steps`` + 1 points each, one batch of
+    2·(steps + 1) images through ``score``). The insertion canvas is the image blurred with a Gaussian of
+    ``blur_sigma`` pixels (default 5/224 of the side, RISE's 5 at 224 px)."""
+    return _areas(score(_curve_images(image, cam, steps, blur_sigma)), steps)
+
+
+def faithfulness_many(images: np.ndarray, cams: np.ndarray, score: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                      steps: int, rng: np.random.Generator | None) -> list[dict[str, float]]:
+    """Deletion/insertion areas and ROAD scores of N maps of N images with one call of ``score(batch, owner)``,
+    where ``owner[j]`` is the index of the image (and map, and explained class) that perturbed image j comes
+    from: what a framework needs to score a whole table in one pass instead of one small batch per map."""
+    per_map = 2 * (steps + 1) + 3
+    batch, owner = [], []
+    for i, (image, cam) in enumerate(zip(images, cams, strict=True)):
+        keeps = [road_keep_mask(cam, first) for first in (True, False)]
+        batch += [*_curve_images(image, cam, steps, None), image.astype(np.float64),
+                  *(noisy_linear_impute(image, keep, rng=rng) for keep in keeps)]
+        owner += [i] * per_map
+    if not batch:
+        return []
+    scores = np.asarray(score(np.stack(batch), np.asarray(owner)), np.float64).reshape(len(images), per_map)
+    out = []
+    for row in scores:
+        curves, (before, morf, lerf) = row[: 2 * (steps + 1)], row[2 * (steps + 1):]
+        out.append({**_areas(curves, steps), "road_morf": float(morf - before), "road_lerf": float(lerf - before)})
+    return out

@@ -47,7 +47,7 @@ def produces_metric(experiment: str, metric: str) -> bool:
 def metric_bounds(metric: str) -> tuple[float, float]:
     """The range ``metric`` can take: (0, 1) for shares and areas, (0, inf) for errors and counts, otherwise
     unbounded (a training loss such as the unbiased risk estimator's can be negative)."""
-    if metric.startswith("cam_spearman"):
+    if metric.startswith("cam_") and any(f"_{m}_" in metric for m in ("spearman", "road_morf", "road_lerf")):
         return (-1.0, 1.0)
     if metric in UNIT_METRICS or metric.startswith(("accuracy_", "cam_")) or metric.endswith(UNIT_SUFFIXES):
         return (0.0, 1.0)
@@ -314,19 +314,24 @@ def per_tag_summary(prediction_files: list[str], threshold: float = 0.5, split: 
 def cam_observations(images: pd.DataFrame, experiment: str) -> pd.DataFrame:
     """Per-seed means of the per-image Grad-CAM table (``gradcam_images.parquet``) in the long metrics shape:
     metric ``cam_<measure>_<depth>_<target>`` (e.g. ``cam_spearman_deep_predicted``, the Spearman agreement of a
-    variant's map with the ordinary model's at the deep layer, for each model's predicted class), split test,
-    variant = the model the row describes."""
-    measures = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "pointing")}
+    variant's map with the ordinary model's at the deep layer, for each model's predicted class;
+    ``cam_deletion_auc_middle_predicted``, the area under its deletion curve), split test, variant = the model
+    the row describes. Maps of another method than Grad-CAM are ``cam_<method>_<measure>_<depth>_<target>``."""
+    measures = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "pointing"),
+                "faithfulness": ("deletion_auc", "insertion_auc", "road_morf", "road_lerf")}
+    if "method" not in images:
+        images = images.assign(method="gradcam")
     frames = []
     for kind, cols in measures.items():
         part = images[images["kind"] == kind]
         for col in cols:
             if col not in part or not len(part):
                 continue
-            means = part.groupby(["model", "seed", "depth", "target"])[col].mean().reset_index()
+            means = part.groupby(["method", "model", "seed", "depth", "target"])[col].mean().reset_index()
+            method = np.where(means["method"] == "gradcam", "", means["method"] + "_")
             frames.append(pd.DataFrame({
                 "experiment": experiment, "variant": means["model"], "seed": means["seed"].astype(int),
-                "split": "test", "metric": "cam_" + col + "_" + means["depth"] + "_" + means["target"],
+                "split": "test", "metric": "cam_" + method + col + "_" + means["depth"] + "_" + means["target"],
                 "value": means[col].astype(float)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["experiment", "variant", "seed", "split", "metric", "value"])
