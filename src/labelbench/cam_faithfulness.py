@@ -41,7 +41,7 @@ NEIGHBOUR_WEIGHTS = (((1, 1), 1 / 12), ((0, 1), 1 / 6), ((-1, 1), 1 / 12), ((1, 
 ROAD_PERCENTILE = 80
 ROAD_NOISE = 0.01
 #: faithfulness columns of the Grad-CAM tables (labelbench.cam_scores.MEASURES)
-COLUMNS = ("deletion_auc", "insertion_auc", "road_morf", "road_lerf")
+COLUMNS = ("deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined")
 
 
 def noisy_linear_impute(image: np.ndarray, keep: np.ndarray, noise: float = ROAD_NOISE,
@@ -89,7 +89,14 @@ def road_scores(image: np.ndarray, cam: np.ndarray, score: Score, rng: np.random
     """ROAD MoRF and LeRF of one map: score after imputation minus score before (``rng`` None: no noise)."""
     filled = [noisy_linear_impute(image, road_keep_mask(cam, first, percentile), rng=rng) for first in (True, False)]
     before, morf, lerf = score(np.stack([image.astype(np.float64), *filled]))
-    return {"road_morf": float(morf - before), "road_lerf": float(lerf - before)}
+    return _road(before, morf, lerf)
+
+
+def _road(before: float, morf: float, lerf: float) -> dict[str, float]:
+    """MoRF and LeRF changes and pytorch-grad-cam's ROADCombined at one percentile, (LeRF - MoRF) / 2: how much
+    more the score falls when the map's top pixels go than when its bottom ones do (higher: more faithful)."""
+    return {"road_morf": float(morf - before), "road_lerf": float(lerf - before),
+            "road_combined": float((lerf - morf) / 2)}
 
 
 def _curve_images(image: np.ndarray, cam: np.ndarray, steps: int, blur_sigma: float | None) -> np.ndarray:
@@ -142,5 +149,5 @@ def faithfulness_many(images: np.ndarray, cams: np.ndarray, score: Callable[[np.
     out = []
     for row in scores:
         curves, (before, morf, lerf) = row[: 2 * (steps + 1)], row[2 * (steps + 1):]
-        out.append({**_areas(curves, steps), "road_morf": float(morf - before), "road_lerf": float(lerf - before)})
+        out.append({**_areas(curves, steps), **_road(before, morf, lerf)})
     return out

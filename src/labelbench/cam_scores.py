@@ -15,9 +15,10 @@ from scipy.stats import spearmanr
 
 #: what each kind of row measures
 MEASURES = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "mask_share", "ratio", "pointing"),
-            "faithfulness": ("deletion_auc", "insertion_auc", "road_morf", "road_lerf")}
+            "faithfulness": ("deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined")}
 #: measures that are not shares in [0, 1]
-BOUNDS = {"spearman": (-1.0, 1.0), "ratio": (0.0, float("inf")), "road_morf": (-1.0, 1.0), "road_lerf": (-1.0, 1.0)}
+BOUNDS = {"spearman": (-1.0, 1.0), "ratio": (0.0, float("inf")), "road_morf": (-1.0, 1.0), "road_lerf": (-1.0, 1.0),
+          "road_combined": (-1.0, 1.0)}
 
 
 def top_share_iou(a: np.ndarray, b: np.ndarray, share: float = 0.2) -> float:

@@ -47,7 +47,7 @@ def produces_metric(experiment: str, metric: str) -> bool:
 def metric_bounds(metric: str) -> tuple[float, float]:
     """The range ``metric`` can take: (0, 1) for shares and areas, (0, inf) for errors and counts, otherwise
     unbounded (a training loss such as the unbiased risk estimator's can be negative)."""
-    if metric.startswith("cam_") and any(f"_{m}_" in metric for m in ("spearman", "road_morf", "road_lerf")):
+    if metric.startswith("cam_") and any(f"_{m}_" in metric for m in ("spearman", "road_morf", "road_lerf", "road_combined")):
         return (-1.0, 1.0)
     if metric in UNIT_METRICS or metric.startswith(("accuracy_", "cam_")) or metric.endswith(UNIT_SUFFIXES):
         return (0.0, 1.0)
@@ -318,7 +318,7 @@ def cam_observations(images: pd.DataFrame, experiment: str) -> pd.DataFrame:
     ``cam_deletion_auc_middle_predicted``, the area under its deletion curve), split test, variant = the model
     the row describes. Maps of another method than Grad-CAM are ``cam_<method>_<measure>_<depth>_<target>``."""
     measures = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "pointing"),
-                "faithfulness": ("deletion_auc", "insertion_auc", "road_morf", "road_lerf")}
+                "faithfulness": ("deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined")}
     if "method" not in images:
         images = images.assign(method="gradcam")
     frames = []

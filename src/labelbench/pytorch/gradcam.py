@@ -74,7 +74,8 @@ def faithfulness(model, x: torch.Tensor, cam: np.ndarray, tag: int, steps: int) 
         with torch.no_grad():
             return torch.sigmoid(model((batch - mean) / std)[:, tag]).numpy()
 
-    return {**deletion_insertion(image, cam, score, steps), **road}
+    return {**deletion_insertion(image, cam, score, steps), **road,
+            "road_combined": (road["road_lerf"] - road["road_morf"]) / 2}
 
 
 def tag_boxes_mask(objects: list[dict], tag: str, size: int, scale: float) -> np.ndarray:
