@@ -82,6 +82,16 @@ def test_a_job_hides_the_gpus_on_cpu_and_sets_its_thread_variables_before_the_fr
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
 
 
+@pytest.mark.parametrize("model, device, threads, onednn", [
+    ("vgg13", "cpu", 2, "0"), ("vgg13", "cpu", 1, None), ("vgg13", "gpu", 2, None), ("xception", "gpu", 1, "0")])
+def test_tensorflow_keeps_onednn_only_where_it_is_deterministic_and_does_not_crash(
+        monkeypatch, model, device, threads, onednn):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    prepare_training_env("keras", {"name": model}, device, threads)
+    assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") == onednn
+
+
 def test_a_device_or_thread_count_out_of_range_is_refused():
     with pytest.raises(ValueError, match="device must be cpu or gpu, got 'cuda'"):
         prepare_training_env("torch", {}, "cuda", 1)

@@ -47,9 +47,15 @@ def redirect_logs(log_path: str | os.PathLike | None) -> logging.Logger:
 SEPARABLE_MODELS = ("mini_xception", "xception")
 
 
-def prepare_tensorflow_env(model_spec: dict) -> None:
-    """Environment a Keras job needs before TensorFlow is imported."""
-    if model_spec.get("name") in SEPARABLE_MODELS:
+def prepare_tensorflow_env(model_spec: dict, device: str = "gpu", threads: int = 1) -> None:
+    """Environment a Keras job needs before TensorFlow is imported.
+
+    TensorFlow's own kernels instead of oneDNN's for separable-convolution models (:data:`SEPARABLE_MODELS`) and
+    for CPU training with more than one thread: oneDNN (not in its deterministic mode, which TensorFlow does not
+    switch on) may split a multi-threaded primitive differently from run to run, and the smoke run's 2-thread
+    mosaic jobs gave different final losses with --cores 1 and --cores 2 on the CI machine (9.1003 against 9.0967
+    for ``cce_keras3``), though never on the development machine. One thread (the default) keeps oneDNN."""
+    if model_spec.get("name") in SEPARABLE_MODELS or (device == "cpu" and threads > 1):
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
@@ -75,7 +81,7 @@ def prepare_training_env(framework: str, model_spec: dict, device: str, threads:
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     if framework == "keras":
-        prepare_tensorflow_env(model_spec)
+        prepare_tensorflow_env(model_spec, device, threads)
 
 
 def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1):
