@@ -85,3 +85,21 @@ def test_unknown_or_torch_only_methods_are_refused_for_keras():
     with pytest.raises(ValueError, match=r"'scorecam' is not written for Keras; expected one of \['gradcam'"):
         C.combine("scorecam", a, a)
     assert set(C.KERAS_METHODS) < set(C.TORCH_METHODS) == set(C.METHODS)
+
+
+def test_the_config_refuses_a_method_the_framework_does_not_offer():
+    from pathlib import Path
+
+    import yaml
+
+    from labelbench.config import check_references
+    from labelbench.errors import ConfigError
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/smoke.yaml").read_text())
+    config["experiments"]["complementary"].setdefault("gradcam", {})["methods"] = ["gradcam", "scorecam"]
+    with pytest.raises(ConfigError, match=r"experiments.complementary.gradcam.methods: \['scorecam'\] are not offered "
+                                          r"for keras models; expected some of \['gradcam', 'gradcampp', 'hirescam'\]"):
+        check_references(config)
+    config["experiments"]["complementary"]["gradcam"]["methods"] = ["gradcampp"]
+    config["experiments"]["tagging"].setdefault("gradcam", {})["methods"] = list(C.TORCH_METHODS)
+    check_references(config)

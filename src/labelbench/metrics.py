@@ -30,6 +30,8 @@ UNIT_METRICS = {"exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "samp
 UNIT_SUFFIXES = ("_precision", "_recall", "_f1", "_f1_tuned")
 #: metrics that cannot be negative but have no upper bound
 NONNEGATIVE_METRICS = {"kp_error_px", "kp_error_norm", "skipped_images"}
+#: Grad-CAM measures in [-1, 1]: rank correlations and ROAD's changes of a probability
+SIGNED_CAM_MEASURES = ("spearman", "road_morf", "road_lerf", "road_combined")
 #: at least 1 (every true label is ranked somewhere) and at most the number of labels, which the name does not carry
 AT_LEAST_ONE_METRICS = {"coverage_error"}
 #: every run's: the last epoch's training loss (from history.csv) and, where NaN is recorded, divergence
@@ -47,7 +49,7 @@ def produces_metric(experiment: str, metric: str) -> bool:
 def metric_bounds(metric: str) -> tuple[float, float]:
     """The range ``metric`` can take: (0, 1) for shares and areas, (0, inf) for errors and counts, otherwise
     unbounded (a training loss such as the unbiased risk estimator's can be negative)."""
-    if metric.startswith("cam_") and any(f"_{m}_" in metric for m in ("spearman", "road_morf", "road_lerf", "road_combined")):
+    if metric.startswith("cam_") and any(f"_{m}_" in metric for m in SIGNED_CAM_MEASURES):
         return (-1.0, 1.0)
     if metric in UNIT_METRICS or metric.startswith(("accuracy_", "cam_")) or metric.endswith(UNIT_SUFFIXES):
         return (0.0, 1.0)
