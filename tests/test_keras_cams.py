@@ -98,3 +98,39 @@ def test_keras_faithfulness_matches_pytorch_grad_cam(ported):
         assert ours[i]["deletion_auc"] == pytest.approx(curves["deletion_auc"], abs=SCORE_TOLERANCE)
         assert ours[i]["insertion_auc"] == pytest.approx(curves["insertion_auc"], abs=SCORE_TOLERANCE)
     assert max(abs(r["road_morf"]) for r in ours) > 1e-3
+
+
+def test_the_study_table_has_every_method_and_faithfulness_rows(ported, tmp_path):
+    """study_table on saved models and a shapes dataset: a method column on every row, localisation and agreement
+    (with the randomised copy) per method, faithfulness only for trained models' maps of their predicted class;
+    the summary keeps the method and bounds ROAD in [-1, 1]."""
+    import keras
+
+    from labelbench.cam_scores import summarise_study
+    from labelbench.datasets import embedded
+    from labelbench.datasets.store import write_dataset
+    from labelbench.keras.gradcam import study_table
+
+    _, model, _ = ported
+    ds = embedded.shapes(["circle", "triangle", "star"], 12, 4, 3, seed=0)
+    write_dataset(tmp_path / "data", ds, source="shapes", params={}, inputs={})
+    other = keras.models.clone_model(model)
+    other.set_weights([w * 0.5 for w in model.get_weights()])
+    paths = {}
+    for name, m in (("ordinary", model), ("pc_sigmoid", other)):
+        m.save(tmp_path / f"{name}.keras")
+        paths[name] = {0: str(tmp_path / f"{name}.keras")}
+    table = study_table(paths, "ordinary", str(tmp_path / "data"), {"shallow": "conv0", "deep": "conv1"}, 2,
+                        methods=("gradcam", "hirescam"), with_faithfulness=True, steps=3)
+    assert set(table["method"]) == {"gradcam", "hirescam"}
+    counts = table.groupby(["kind", "method"]).size().unstack()
+    assert (counts["gradcam"] == counts["hirescam"]).all()
+    faithful = table[table["kind"] == "faithfulness"]
+    assert set(faithful["model"]) == {"ordinary", "pc_sigmoid"} and set(faithful["target"]) == {"predicted"}
+    assert len(faithful) == 2 * 2 * 2 * 6  # models × depths × methods × images
+    assert faithful[["deletion_auc", "insertion_auc"]].stack().between(0, 1).all()
+    assert set(table.loc[table["kind"] == "agreement", "model"]) == {"pc_sigmoid", "randomised"}
+    summary = summarise_study(table)
+    assert "method" in summary and set(summary.loc[summary["kind"] == "faithfulness", "metric"]) == {
+        "deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined"}
+    assert summary["ci_low"].min() >= -1
