@@ -25,6 +25,9 @@ rule gradcam_pair_figure:
         names=gradcam_pair_names,
         layer=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"][wc.depth],
         per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["images"],
+        method=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"].get(
+            "methods", ["gradcam"]
+        )[0],
         model_spec=lambda wc: EXPERIMENTS[wc.experiment]["model"],
         dpi=config["figures"]["dpi"],
     script:
@@ -53,6 +56,7 @@ rule gradcam_pair_table:
         reference=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["reference"],
         layers=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"],
         per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["table_images"],
+        gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
         model_spec=lambda wc: EXPERIMENTS[wc.experiment]["model"],
     script:
         "../workflow/scripts/gradcam_pair_table.py"

@@ -60,3 +60,94 @@ def test_summary_mean_std_and_t_interval():
     assert row["n_seeds"] == 3
     assert list(M.summarise(table).columns) == ["experiment", "variant", "split", "metric", "mean", "std", "ci_low",
                                                 "ci_high", "n_seeds"]
+
+
+@pytest.fixture
+def scored():
+    """Seeded random multi-label scores: continuous (no ties), every sample with one to K-1 true labels, one
+    class never predicted positive at 0.5 (the zero-division case)."""
+    rng = np.random.default_rng(7)
+    y = (rng.random((300, 8)) < 0.35).astype(float)
+    y[y.sum(1) == 0, 0] = 1
+    y[y.sum(1) == 8, 1] = 0
+    p = np.clip(y * 0.3 + rng.random((300, 8)) * 0.7, 0, 1)
+    p[:, 5] *= 0.4
+    return y, p
+
+
+def test_ranking_metrics_match_torchmetrics(scored):
+    """scikit-learn (what labelbench computes) against torchmetrics' functional multilabel ranking metrics."""
+    torch = pytest.importorskip("torch")
+    from torchmetrics.functional.classification import (
+        multilabel_coverage_error,
+        multilabel_ranking_average_precision,
+        multilabel_ranking_loss,
+    )
+
+    y, p = scored
+    got = M.ranking_metrics(y, p)
+    preds, target = torch.tensor(p), torch.tensor(y, dtype=torch.long)
+    assert got["coverage_error"] == pytest.approx(float(multilabel_coverage_error(preds, target, 8)), rel=1e-6)
+    assert got["ranking_loss"] == pytest.approx(float(multilabel_ranking_loss(preds, target, 8)), rel=1e-6)
+    assert got["lrap"] == pytest.approx(float(multilabel_ranking_average_precision(preds, target, 8)), rel=1e-6)
+    assert 1 <= got["coverage_error"] <= 8 and 0 <= got["ranking_loss"] <= 1
+    # a perfect ranking: coverage = the mean number of true labels, no misordered pair, LRAP 1
+    perfect = M.ranking_metrics(y, y * 0.5 + 0.25 + p * 0.01)
+    assert perfect["coverage_error"] == pytest.approx(y.sum(1).mean())
+    assert perfect["ranking_loss"] == 0 and perfect["lrap"] == pytest.approx(1.0)
+
+
+def test_asl_metrics_match_torchmetrics(scored):
+    """CP/CR (macro) and OP/OR/OF1 (micro) against torchmetrics; CF1 is the harmonic mean of CP and CR, which
+    differs from the mean of the per-class F1 (macro_f1)."""
+    torch = pytest.importorskip("torch")
+    from torchmetrics.functional.classification import multilabel_f1_score, multilabel_precision, multilabel_recall
+
+    y, p = scored
+    got = M.asl_metrics(y, p, 0.5)
+    preds, target = torch.tensor(p), torch.tensor(y, dtype=torch.long)
+
+    def tm(fn, average):
+        return float(fn(preds, target, 8, threshold=0.5, average=average, zero_division=0))
+
+    cp, cr = tm(multilabel_precision, "macro"), tm(multilabel_recall, "macro")
+    assert got["cp"] == pytest.approx(cp) and got["cr"] == pytest.approx(cr)
+    assert got["cf1"] == pytest.approx(2 * cp * cr / (cp + cr))
+    assert got["cf1"] != pytest.approx(tm(multilabel_f1_score, "macro"), abs=1e-3)
+    assert got["op"] == pytest.approx(tm(multilabel_precision, "micro"))
+    assert got["or"] == pytest.approx(tm(multilabel_recall, "micro"))
+    assert got["of1"] == pytest.approx(tm(multilabel_f1_score, "micro"))
+    # a class never predicted counts precision 0 in CP (zero_division=0)
+    assert not (p[:, 5] >= 0.5).any()
+
+
+def test_multilabel_and_tagging_metrics_carry_the_ranking_and_asl_sets(multilabel):
+    y, p = multilabel
+    for values in (M.multilabel_metrics(y, p), M.tagging_metrics(y, p)):
+        assert set(M.RANKING_METRICS + M.ASL_METRICS) <= set(values)
+    from labelbench.experiments import get_experiment
+
+    for name in ("mosaic", "tagging"):
+        assert set(M.RANKING_METRICS + M.ASL_METRICS) <= set(get_experiment(name).metrics)
+
+
+def test_bounds_of_the_ranking_metrics():
+    assert M.metric_bounds("coverage_error") == (1.0, float("inf"))
+    assert M.metric_bounds("ranking_loss") == (0.0, 1.0) and M.metric_bounds("lrap") == (0.0, 1.0)
+    assert M.metric_bounds("cf1") == (0.0, 1.0) and M.metric_bounds("or") == (0.0, 1.0)
+
+
+def test_cam_observations_name_methods_and_faithfulness():
+    images = pd.DataFrame({
+        "kind": ["faithfulness", "faithfulness", "faithfulness", "localisation"],
+        "method": ["gradcam", "gradcam", "hirescam", "gradcam"], "model": "ordinary", "seed": 0,
+        "depth": "deep", "target": "predicted", "deletion_auc": [0.2, 0.4, 0.1, np.nan],
+        "road_morf": [-0.3, -0.1, -0.2, np.nan], "mass_in_mask": [np.nan, np.nan, np.nan, 0.7]})
+    obs = M.cam_observations(images, "complementary").set_index("metric")["value"]
+    assert obs["cam_deletion_auc_deep_predicted"] == pytest.approx(0.3)
+    assert obs["cam_hirescam_deletion_auc_deep_predicted"] == pytest.approx(0.1)
+    assert obs["cam_road_morf_deep_predicted"] == pytest.approx(-0.2)
+    assert obs["cam_mass_in_mask_deep_predicted"] == pytest.approx(0.7)
+    assert M.metric_bounds("cam_road_morf_deep_predicted") == (-1.0, 1.0)
+    assert M.metric_bounds("cam_hirescam_spearman_deep_true") == (-1.0, 1.0)
+    assert M.metric_bounds("cam_deletion_auc_deep_predicted") == (0.0, 1.0)

@@ -26,6 +26,15 @@ def test_smoke_pipeline_writes_every_table_and_figure(smoke_run):
     assert masked.loc[("mask_odd", "train", "acc_even"), "mean"] < 0.05
     assert masked.loc[("mask_odd", "train", "acc_odd"), "mean"] > 0.6
     assert masked.loc[("no_mask", "train", "acc_even"), "mean"] > 0.6
+    # issue 25: every configured CAM method scored, with faithfulness; ranking and ASL metrics in the summaries
+    tags = pd.read_csv(smoke_run / "results/tagging/gradcam_localisation.csv")
+    assert set(tags["method"]) == {"gradcam", "hirescam"}
+    assert tags[["deletion_auc", "insertion_auc", "road_morf", "road_lerf"]].notna().all().all()
+    cams = pd.read_csv(smoke_run / "results/complementary/gradcam_metrics.csv")
+    assert set(cams["method"]) == {"gradcam", "gradcampp"} and "faithfulness" in set(cams["kind"])
+    for exp in ("tagging", "mosaic"):
+        metrics = set(pd.read_csv(smoke_run / f"results/{exp}/summary.csv")["metric"])
+        assert {"coverage_error", "ranking_loss", "lrap", "cp", "cr", "cf1", "op", "or", "of1"} <= metrics
 
 
 def test_report_is_self_contained_with_claims_and_every_experiment(smoke_run):

@@ -14,7 +14,11 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 #: what each kind of row measures
-MEASURES = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "mask_share", "ratio", "pointing")}
+MEASURES = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "mask_share", "ratio", "pointing"),
+            "faithfulness": ("deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined")}
+#: measures that are not shares in [0, 1]
+BOUNDS = {"spearman": (-1.0, 1.0), "ratio": (0.0, float("inf")), "road_morf": (-1.0, 1.0), "road_lerf": (-1.0, 1.0),
+          "road_combined": (-1.0, 1.0)}
 
 
 def top_share_iou(a: np.ndarray, b: np.ndarray, share: float = 0.2) -> float:
@@ -49,14 +53,15 @@ def localisation(cam: np.ndarray, mask: np.ndarray) -> dict[str, float]:
             "pointing": float(mask[peak])}
 
 
-def summarise_study(table: pd.DataFrame, keys=("kind", "model", "depth", "target"),
+def summarise_study(table: pd.DataFrame, keys=("kind", "method", "model", "depth", "target"),
                     confidence: float = 0.95) -> pd.DataFrame:
     """Mean and a t-interval over images and seeds per ``keys`` and measure, kept inside each measure's range
-    (:func:`labelbench.stats.mean_interval`: Spearman in [-1, 1], the shares in [0, 1], the ratio ≥ 0). A group
+    (:func:`labelbench.stats.mean_interval`: Spearman and ROAD's score changes in [-1, 1], the shares and areas in
+    [0, 1], the ratio ≥ 0). A group
     whose maps are all flat stays in the table with n = 0."""
     from labelbench.stats import mean_interval
 
-    bounds = {"spearman": (-1.0, 1.0), "ratio": (0.0, float("inf"))}
+    bounds = BOUNDS
     keys = [k for k in keys if k in table]
     value_cols = [c for cols in MEASURES.values() for c in cols if c in table]
     long = table.melt(id_vars=[*keys, "seed"], value_vars=value_cols, var_name="metric")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labelbench import registry_names as R
+from labelbench.cam_methods import methods_for
 from labelbench.errors import ConfigError
 from labelbench.experiments import experiment_names, get_experiment
 
@@ -23,6 +24,7 @@ SOURCE_TASKS = {
     "landmark_csv": "landmark",
     "shapes_scenes": "multi-label tagging (NUS-WIDE layout)",
     "nuswide": "multi-label tagging (NUS-WIDE layout)",
+    "nuswide_asl": "multi-label tagging (ASL's 81-label NUS-WIDE split)",
 }
 #: fixed class counts of the sources that have them
 FIXED_CLASSES = {"digits": 10, "cifar10": 10, "mnist": 10, "shapes_landmarks": 1, "landmark_csv": 1}
@@ -31,7 +33,8 @@ MOSAIC_CLASSES = 4
 #: the default number of classes of masked_cce (its n_classes argument)
 MASKED_CCE_CLASSES = 10
 #: sources whose ``path:`` is read, and what it must be
-PATH_KINDS = {"nuswide": "a folder or a tar/zip archive", "imagefolder": "a folder", "landmark_csv": "a folder",
+PATH_KINDS = {"nuswide": "a folder or a tar/zip archive", "nuswide_asl": "the folder of ASL's NUS-WIDE images",
+              "imagefolder": "a folder", "landmark_csv": "a folder",
               "cifar10": "a folder", "mnist": "a folder", "caltech101": "a folder"}
 
 
@@ -99,7 +102,7 @@ def _check_dataset(name: str, spec: dict, datasets: dict) -> None:
     for path_key in ("path", "csv"):
         path = spec.get(path_key)
         if path and not Path(path).exists():
-            what = "the landmark CSV" if path_key == "csv" else PATH_KINDS.get(source, "a folder")
+            what = f"the {source} CSV" if path_key == "csv" else PATH_KINDS.get(source, "a folder")
             raise ConfigError(
                 f"{key}.{path_key}: {path} does not exist (relative paths are read from the working directory "
                 f"{Path.cwd()}); expected {what}"
@@ -181,6 +184,11 @@ def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
             raise ConfigError(f"{vkey}.encoding: {exp} has one way to encode its labels; expected no encoding key")
     if framework == "keras":
         _check_selection(key, exp, spec, datasets)
+    methods = spec.get("gradcam", {}).get("methods", [])
+    offered = methods_for(framework)
+    if [m for m in methods if m not in offered]:
+        raise ConfigError(f"{key}.gradcam.methods: {[m for m in methods if m not in offered]} are not offered for "
+                          f"{framework} models; expected some of {list(offered)}")
     experiment.check(key, spec, datasets)
 
 

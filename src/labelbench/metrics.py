@@ -12,8 +12,11 @@ import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
+    coverage_error,
     f1_score,
     hamming_loss,
+    label_ranking_average_precision_score,
+    label_ranking_loss,
     precision_recall_fscore_support,
     roc_auc_score,
 )
@@ -23,10 +26,14 @@ from labelbench.errors import DataError
 #: metrics whose value is a share, a rate or an area: their intervals are kept inside [0, 1]
 UNIT_METRICS = {"exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "samples_f1", "map", "accuracy",
                 "acc_even", "acc_odd", "presence_acc", "presence_auc", "empty_fpr", "empty_mean_p", "hamming_loss",
-                "diverged"}
+                "diverged", "ranking_loss", "lrap", "cp", "cr", "cf1", "op", "or", "of1"}
 UNIT_SUFFIXES = ("_precision", "_recall", "_f1", "_f1_tuned")
 #: metrics that cannot be negative but have no upper bound
 NONNEGATIVE_METRICS = {"kp_error_px", "kp_error_norm", "skipped_images"}
+#: Grad-CAM measures in [-1, 1]: rank correlations and ROAD's changes of a probability
+SIGNED_CAM_MEASURES = ("spearman", "road_morf", "road_lerf", "road_combined")
+#: at least 1 (every true label is ranked somewhere) and at most the number of labels, which the name does not carry
+AT_LEAST_ONE_METRICS = {"coverage_error"}
 #: every run's: the last epoch's training loss (from history.csv) and, where NaN is recorded, divergence
 RUN_METRICS = ("final_loss", "diverged")
 
@@ -42,12 +49,14 @@ def produces_metric(experiment: str, metric: str) -> bool:
 def metric_bounds(metric: str) -> tuple[float, float]:
     """The range ``metric`` can take: (0, 1) for shares and areas, (0, inf) for errors and counts, otherwise
     unbounded (a training loss such as the unbiased risk estimator's can be negative)."""
-    if metric.startswith("cam_spearman"):
+    if metric.startswith("cam_") and any(f"_{m}_" in metric for m in SIGNED_CAM_MEASURES):
         return (-1.0, 1.0)
     if metric in UNIT_METRICS or metric.startswith(("accuracy_", "cam_")) or metric.endswith(UNIT_SUFFIXES):
         return (0.0, 1.0)
     if metric in NONNEGATIVE_METRICS:
         return (0.0, float("inf"))
+    if metric in AT_LEAST_ONE_METRICS:
+        return (1.0, float("inf"))
     return (float("-inf"), float("inf"))
 
 
@@ -89,6 +98,41 @@ def mean_average_precision(y_true: np.ndarray, y_prob: np.ndarray) -> float:
         return float(average_precision_score(y_true[:, keep] > 0.5, y_prob[:, keep], average="macro"))
 
 
+#: the ranking metrics of multi-label papers and ASL's six thresholded ones (every multi-label experiment writes them)
+RANKING_METRICS = ("coverage_error", "ranking_loss", "lrap")
+ASL_METRICS = ("cp", "cr", "cf1", "op", "or", "of1")
+
+
+def ranking_metrics(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, float]:
+    """scikit-learn's label-ranking metrics, computed on the scores (no threshold): coverage error (how far down
+    the ranking one must go to cover every true label; 1 is best), label ranking loss (share of (true, false)
+    label pairs ordered wrongly; 0 is best) and label-ranking average precision (LRAP; 1 is best). A sample
+    without any true label counts 0 coverage and, in LRAP, 1 (scikit-learn's conventions)."""
+    _check_multilabel(y_true, y_prob)
+    truth = (y_true > 0.5).astype(int)
+    return {
+        "coverage_error": float(coverage_error(truth, y_prob)),
+        "ranking_loss": float(label_ranking_loss(truth, y_prob)),
+        "lrap": float(label_ranking_average_precision_score(truth, y_prob)),
+    }
+
+
+def asl_metrics(y_true: np.ndarray, y_prob: np.ndarray, threshold: float | np.ndarray = 0.5) -> dict[str, float]:
+    """ASL's (Ridnik et al. 2021, ``validate.py`` of Alibaba-MIIL/ASL, after ML-GCN) per-class and overall scores:
+    CP and CR, the precision and recall of each class averaged over the classes; CF1 = 2·CP·CR / (CP + CR), the
+    harmonic mean of those two averages (not the mean of the per-class F1, which is ``macro_f1``); OP, OR and OF1,
+    precision, recall and F1 over all (sample, class) pairs (micro). P and R come from scikit-learn
+    (zero_division=0: a class never predicted has precision 0); only CF1's harmonic mean is written here, because
+    no library computes F1 from averaged P and R."""
+    _check_multilabel(y_true, y_prob)
+    truth, said = y_true > 0.5, y_prob >= np.asarray(threshold)
+    cp, cr, _, _ = precision_recall_fscore_support(truth, said, average="macro", zero_division=0)
+    op, orec, of1, _ = precision_recall_fscore_support(truth, said, average="micro", zero_division=0)
+    cf1 = 2 * cp * cr / (cp + cr) if cp + cr > 0 else 0.0
+    return {"cp": float(cp), "cr": float(cr), "cf1": float(cf1), "op": float(op), "or": float(orec),
+            "of1": float(of1)}
+
+
 def multilabel_metrics(y_true: np.ndarray, y_prob: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     return {
         "exact_match": exact_match(y_true, y_prob, threshold),
@@ -96,6 +140,8 @@ def multilabel_metrics(y_true: np.ndarray, y_prob: np.ndarray, threshold: float 
         "micro_f1": multilabel_f1(y_true, y_prob, "micro", threshold),
         "macro_f1": multilabel_f1(y_true, y_prob, "macro", threshold),
         "map": mean_average_precision(y_true, y_prob),
+        **ranking_metrics(y_true, y_prob),
+        **asl_metrics(y_true, y_prob, threshold),
     }
 
 
@@ -103,7 +149,8 @@ def tagging_metrics(
     y_true: np.ndarray, y_prob: np.ndarray, threshold: float | np.ndarray = 0.5
 ) -> dict[str, float]:
     """The tagging source's nine numbers (micro, macro and samples precision, recall and F1, scikit-learn with
-    zero_division=0), plus mAP, Hamming loss and exact match. ``threshold`` may be one value per tag."""
+    zero_division=0), plus mAP, Hamming loss, exact match, the ranking metrics and ASL's CP/CR/CF1/OP/OR/OF1.
+    ``threshold`` may be one value per tag."""
     _check_multilabel(y_true, y_prob)
     truth, said = y_true > 0.5, y_prob >= np.asarray(threshold)
     out = {}
@@ -113,6 +160,8 @@ def tagging_metrics(
     out["map"] = mean_average_precision(y_true, y_prob)
     out["hamming_loss"] = float(hamming_loss(truth, said))
     out["exact_match"] = float(np.mean(np.all(truth == said, axis=1)))
+    out.update(ranking_metrics(y_true, y_prob))
+    out.update(asl_metrics(y_true, y_prob, threshold))
     return out
 
 
@@ -267,19 +316,24 @@ def per_tag_summary(prediction_files: list[str], threshold: float = 0.5, split: 
 def cam_observations(images: pd.DataFrame, experiment: str) -> pd.DataFrame:
     """Per-seed means of the per-image Grad-CAM table (``gradcam_images.parquet``) in the long metrics shape:
     metric ``cam_<measure>_<depth>_<target>`` (e.g. ``cam_spearman_deep_predicted``, the Spearman agreement of a
-    variant's map with the ordinary model's at the deep layer, for each model's predicted class), split test,
-    variant = the model the row describes."""
-    measures = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "pointing")}
+    variant's map with the ordinary model's at the deep layer, for each model's predicted class;
+    ``cam_deletion_auc_middle_predicted``, the area under its deletion curve), split test, variant = the model
+    the row describes. Maps of another method than Grad-CAM are ``cam_<method>_<measure>_<depth>_<target>``."""
+    measures = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "pointing"),
+                "faithfulness": ("deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined")}
+    if "method" not in images:
+        images = images.assign(method="gradcam")
     frames = []
     for kind, cols in measures.items():
         part = images[images["kind"] == kind]
         for col in cols:
             if col not in part or not len(part):
                 continue
-            means = part.groupby(["model", "seed", "depth", "target"])[col].mean().reset_index()
+            means = part.groupby(["method", "model", "seed", "depth", "target"])[col].mean().reset_index()
+            method = np.where(means["method"] == "gradcam", "", means["method"] + "_")
             frames.append(pd.DataFrame({
                 "experiment": experiment, "variant": means["model"], "seed": means["seed"].astype(int),
-                "split": "test", "metric": "cam_" + col + "_" + means["depth"] + "_" + means["target"],
+                "split": "test", "metric": "cam_" + method + col + "_" + means["depth"] + "_" + means["target"],
                 "value": means[col].astype(float)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["experiment", "variant", "seed", "split", "metric", "value"])

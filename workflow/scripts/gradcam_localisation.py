@@ -10,7 +10,8 @@ from labelbench.pytorch.gradcam import localisation_table  # noqa: E402
 gradcam = snakemake.params.gradcam
 frames = [
     localisation_table(path, snakemake.input.dataset.rsplit("/", 1)[0], gradcam["layer"], gradcam["table_images"],
-                       run["variant"], run["seed"], gradcam["top_k"])
+                       run["variant"], run["seed"], gradcam["top_k"], tuple(gradcam.get("methods", ["gradcam"])),
+                       gradcam.get("faithfulness", False), gradcam.get("faithfulness_steps", 8))
     for run, path in zip(snakemake.params.runs, snakemake.input.models, strict=True)
 ]
 write_table(pd.concat(frames, ignore_index=True), snakemake.output.table)

@@ -14,4 +14,5 @@ grid_figure(
     n_per_class=snakemake.params.per_class,
     out=snakemake.output.figure,
     dpi=snakemake.params.dpi,
+    method=snakemake.params.method,
 )

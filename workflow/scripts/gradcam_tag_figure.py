@@ -7,5 +7,5 @@ from labelbench.pytorch.gradcam import tag_maps  # noqa: E402
 
 gradcam = snakemake.params.gradcam
 maps = tag_maps(snakemake.input.model, snakemake.input.dataset.rsplit("/", 1)[0], gradcam["layer"],
-                int(snakemake.wildcards.index), gradcam["top_k"])
+                int(snakemake.wildcards.index), gradcam["top_k"], gradcam.get("methods", ["gradcam"])[0])
 tag_figure(maps, snakemake.output.figure, snakemake.params.dpi)

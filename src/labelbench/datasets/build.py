@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from labelbench.datasets import embedded, mosaic, nus, real
+from labelbench.datasets import embedded, mosaic, nus, nus_asl, real
 from labelbench.datasets.download import verify_md5
 from labelbench.datasets.landmark_csv import landmark_csv
 from labelbench.datasets.store import CHANGE_CHECKED, SIDECAR, folder_checksums, load_dataset, write_dataset
@@ -19,9 +19,10 @@ REMOTE_SOURCES = ("cifar10", "mnist", "caltech101", "nuswide")
 #: sources built from another configured dataset
 DERIVED_SOURCES = {"mosaic": "tiles"}
 #: the user's own files: {source: function of the spec giving the files Snakemake should watch}
-LOCAL_SOURCES = {"landmark_csv": lambda spec: [spec.get("csv") or f"{spec['path']}/landmarks.csv"]}
+LOCAL_SOURCES = {"landmark_csv": lambda spec: [spec.get("csv") or f"{spec['path']}/landmarks.csv"],
+                 "nuswide_asl": lambda spec: [spec.get("csv") or f"{spec['path']}/{nus_asl.DEFAULT_CSV}"]}
 #: sources written in NUS-WIDE's folder layout rather than as arrays
-NUS_LAYOUT = ("nuswide", "shapes_scenes")
+NUS_LAYOUT = ("nuswide", "nuswide_asl", "shapes_scenes")
 
 _GENERATOR_KEYS = {
     "digits": ("size", "test_fraction", "seed"),
@@ -56,7 +57,7 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path, checks:
             input_digests[fname] = verify_md5(path, files.get(fname, (None, None))[1])
     elif source == "mosaic":
         input_digests["tiles"] = file_digest(inputs[0])
-    elif source == "landmark_csv":
+    elif source in LOCAL_SOURCES:
         input_digests["csv"] = file_digest(inputs[0])
     params = {k: v for k, v in spec.items() if k not in ("path", "mirror", "url")}
     change = {CHANGE_CHECKED: Path(checks[0]).stem if checks else None}
@@ -66,6 +67,8 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path, checks:
         with fresh_folder(out) as staging:
             if source == "shapes_scenes":
                 generated = embedded.shapes_scenes(staging, **_kwargs(source, spec))
+            elif source == "nuswide_asl":
+                generated = nus_asl.nuswide_asl(spec["path"], staging, inputs[0])
             else:
                 real.nuswide(inputs[0] if inputs else spec["path"], staging)
                 generated = {}

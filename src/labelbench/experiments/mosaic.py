@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from labelbench.experiments.base import Experiment, register_experiment
-from labelbench.metrics import multilabel_metrics
+from labelbench.metrics import ASL_METRICS, RANKING_METRICS, multilabel_metrics
 
 
 @register_experiment
 class Mosaic(Experiment):
     name = "mosaic"
     sources = ("mosaic",)
-    metrics = ("exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map")
+    metrics = ("exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map", *RANKING_METRICS, *ASL_METRICS)
     training_metrics = ("exact_match", "hamming_accuracy")
     curve_metrics = ("loss", "exact_match", "val_exact_match")
     bar_metrics = ("exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map")

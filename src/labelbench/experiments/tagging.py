@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelbench.experiments.base import Experiment, register_experiment
-from labelbench.metrics import tagging_metrics, tune_thresholds
+from labelbench.metrics import ASL_METRICS, RANKING_METRICS, tagging_metrics, tune_thresholds
 
 
 def _columns(part):
@@ -18,10 +18,10 @@ def _columns(part):
 class Tagging(Experiment):
     name = "tagging"
     framework = "torch"
-    sources = ("shapes_scenes", "nuswide")
+    sources = ("shapes_scenes", "nuswide", "nuswide_asl")
     metrics = tuple(f"{a}_{m}" for a in ("micro", "macro", "samples") for m in ("precision", "recall", "f1")) + (
         "map", "hamming_loss", "exact_match", "micro_f1_tuned", "macro_f1_tuned", "samples_f1_tuned",
-        "skipped_images")
+        "skipped_images", *RANKING_METRICS, *ASL_METRICS)
     curve_metrics = ("loss", "val_macro_f1", "val_micro_f1")
     bar_metrics = ("micro_f1", "macro_f1", "samples_f1", "macro_f1_tuned", "map", "exact_match")
     figures = ("curves", "metrics", "tag_frequency", "examples", "per_tag_f1")

@@ -23,6 +23,6 @@ def tag_figure(maps: dict, out: str, dpi: int = 110) -> None:
                      color="green" if tag["true"] else "red")
     for ax in axes:
         ax.axis("off")
-    fig.suptitle(f"Grad-CAM at {maps['layer']}, test image {maps['image_name']}", fontsize=9)
+    fig.suptitle(f"{maps.get('method', 'gradcam')} at {maps['layer']}, test image {maps['image_name']}", fontsize=9)
     fig.tight_layout()
     save(fig, out, dpi)

@@ -3,7 +3,10 @@
 Grad-CAM (Selvaraju et al. 2017): for a layer's activations A (H×W×C) and a class score y_c (the logit, before
 the softmax), weights α_c = mean over H×W of ∂y_c/∂A, map = ReLU(Σ_c α_c A_c), upsampled to the image and
 scaled to [0, 1]. Written here rather than taken from a library: pytorch-grad-cam is PyTorch-only, and the
-Keras example is a recipe, not a package; it is a dozen lines on ``tf.GradientTape``.
+Keras example is a recipe, not a package; it is a dozen lines on ``tf.GradientTape``. The tape gives the
+layer's activations and gradients; how they combine into a map (Grad-CAM, Grad-CAM++, HiResCAM) is
+:func:`labelbench.cam_methods.combine`, framework-free and tested against pytorch-grad-cam. With faithfulness on,
+each localisation row's map is also scored by :mod:`labelbench.cam_faithfulness` (ROAD, deletion/insertion).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from labelbench.cam_faithfulness import faithfulness_many
+from labelbench.cam_methods import combine
 from labelbench.cam_scores import agreement, localisation
 
 
@@ -22,8 +27,9 @@ def _score_layer(model):
     return model.get_layer("logits").output if "logits" in names else model.output
 
 
-def gradcam(model, images: np.ndarray, layer: str, classes: np.ndarray) -> np.ndarray:
-    """N×H×W maps in [0, 1] for ``images`` (N×H×W×C, uint8 or float in [0, 1]) and one class index per image."""
+def gradcam(model, images: np.ndarray, layer: str, classes: np.ndarray, method: str = "gradcam") -> np.ndarray:
+    """N×H×W maps in [0, 1] for ``images`` (N×H×W×C, uint8 or float in [0, 1]) and one class index per image, by
+    ``method`` (labelbench.cam_methods.KERAS_METHODS)."""
     if layer not in {lyr.name for lyr in model.layers}:
         raise ValueError(f"layer {layer!r} is not in model {model.name}; layers: {[lyr.name for lyr in model.layers]}")
     grad_model = keras.Model(model.inputs, [model.get_layer(layer).output, _score_layer(model)])
@@ -35,9 +41,8 @@ def gradcam(model, images: np.ndarray, layer: str, classes: np.ndarray) -> np.nd
         tape.watch(acts)
         chosen = tf.gather(scores, tf.convert_to_tensor(classes, tf.int32), axis=1, batch_dims=1)
     grads = tape.gradient(chosen, acts)
-    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-    cam = tf.nn.relu(tf.reduce_sum(weights * acts, axis=-1))[..., None]
-    cam = tf.image.resize(cam, images.shape[1:3], method="bilinear")[..., 0].numpy()
+    raw = combine(method, acts.numpy().astype(np.float64), grads.numpy().astype(np.float64))
+    cam = tf.image.resize(raw.astype(np.float32)[..., None], images.shape[1:3], method="bilinear")[..., 0].numpy()
     peak = cam.reshape(len(cam), -1).max(1)[:, None, None]
     return np.where(peak > 0, cam / np.where(peak > 0, peak, 1), 0.0)
 
@@ -59,11 +64,25 @@ def _test_images(dataset_dir: str, n_per_class: int):
     return ds, ds.images[pick], labels[pick], masks, pick
 
 
+def _scorer(model, images: np.ndarray, classes: np.ndarray):
+    """``score(batch, owner)`` for labelbench.cam_faithfulness: the model's output for the class explained in the
+    image each perturbed one comes from."""
+
+    def score(batch: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        out = np.concatenate([np.asarray(model(batch[i:i + 512].astype(np.float32), training=False))
+                              for i in range(0, len(batch), 512)])
+        return out[np.arange(len(out)), classes[owner]]
+
+    return score
+
+
 def study_table(models: dict[str, dict[int, str]], reference: str, dataset_dir: str, layers: dict[str, str],
-                n_per_class: int) -> pd.DataFrame:
-    """Long table of per-image Grad-CAM numbers, for every seed and depth, for the true and the predicted class:
+                n_per_class: int, methods: tuple[str, ...] = ("gradcam",), with_faithfulness: bool = False,
+                steps: int = 8) -> pd.DataFrame:
+    """Long table of per-image CAM numbers, for every seed, depth and method, for the true and the predicted class:
     agreement of ``reference`` (the ordinary model) with each other variant and with its weight-randomised copy;
-    localisation (mass in mask, pointing game) of every model."""
+    localisation (mass in mask, pointing game) of every model; with ``with_faithfulness``, the faithfulness of
+    every trained model's maps of its predicted class (kind ``faithfulness``: deletion/insertion areas, ROAD)."""
     _, images, labels, masks, pick = _test_images(dataset_dir, n_per_class)
     rows = []
     for seed, ref_path in models[reference].items():
@@ -73,25 +92,35 @@ def study_table(models: dict[str, dict[int, str]], reference: str, dataset_dir: 
         loaded.update({v: keras.models.load_model(p[seed], compile=False) for v, p in models.items()
                        if v != reference and seed in p})
         preds = {v: m.predict(images / 255.0, verbose=0).argmax(1) for v, m in loaded.items()}
+        rng = np.random.default_rng(seed)  # ROAD's imputation noise
         for depth, layer in layers.items():
-            for target in ("true", "predicted"):
-                cams = {v: gradcam(m, images, layer, labels if target == "true" else preds[v])
-                        for v, m in loaded.items()}
-                for i in range(len(images)):
-                    base = {"seed": seed, "depth": depth, "layer": layer, "target": target, "image": int(pick[i]),
-                            "label": int(labels[i])}
-                    for v in loaded:
-                        if v != reference:
-                            rows.append({**base, "kind": "agreement", "model": v, "with": reference,
-                                         **agreement(cams[reference][i], cams[v][i])})
-                        if masks is not None:
-                            rows.append({**base, "kind": "localisation", "model": v, "with": "",
-                                         **localisation(cams[v][i], masks[i])})
+            for method in methods:
+                for target in ("true", "predicted"):
+                    cams = {v: gradcam(m, images, layer, labels if target == "true" else preds[v], method)
+                            for v, m in loaded.items()}
+                    faithful = {}
+                    if with_faithfulness and target == "predicted":
+                        faithful = {v: faithfulness_many(images / 255.0, cams[v], _scorer(m, images, preds[v]), steps,
+                                                         rng)
+                                    for v, m in loaded.items() if v != "randomised"}
+                    for i in range(len(images)):
+                        base = {"seed": seed, "depth": depth, "layer": layer, "method": method, "target": target,
+                                "image": int(pick[i]), "label": int(labels[i])}
+                        for v in loaded:
+                            if v != reference:
+                                rows.append({**base, "kind": "agreement", "model": v, "with": reference,
+                                             **agreement(cams[reference][i], cams[v][i])})
+                            if masks is not None:
+                                rows.append({**base, "kind": "localisation", "model": v, "with": "",
+                                             **localisation(cams[v][i], masks[i])})
+                            if v in faithful:
+                                rows.append({**base, "kind": "faithfulness", "model": v, "with": "",
+                                             **faithful[v][i]})
     return pd.DataFrame(rows)
 
 
 def grid_figure(models: dict[str, str], dataset_dir: str, layer: str, depth: str, which: str, n_per_class: int,
-                out: str, dpi: int = 110):
+                out: str, dpi: int = 110, method: str = "gradcam"):
     """Original | first model's CAM | second model's CAM for ``n_per_class`` test images per class, all correctly
     classified by both models (``which = correct``) or misclassified by either (``misclassified``); maps for each
     model's predicted class. ``models`` maps two variant names to their model files (reference first)."""
@@ -107,7 +136,7 @@ def grid_figure(models: dict[str, str], dataset_dir: str, layer: str, depth: str
     rows = max(1, len(chosen))
     fig, axes = plt.subplots(rows, 3, figsize=(6.6, 2.2 * rows), squeeze=False)
     if len(chosen):
-        cams = {k: gradcam(m, images[chosen], layer, preds[k][chosen]) for k, m in loaded.items()}
+        cams = {k: gradcam(m, images[chosen], layer, preds[k][chosen], method) for k, m in loaded.items()}
     for r, i in enumerate(chosen):
         axes[r, 0].imshow(images[i])
         axes[r, 0].set_title(f"true {ds.classes[labels[i]]}", fontsize=7)
@@ -120,6 +149,6 @@ def grid_figure(models: dict[str, str], dataset_dir: str, layer: str, depth: str
         ax.axis("off")
     if not len(chosen):
         axes[0, 1].text(0.5, 0.5, f"no {which} test images", ha="center", va="center")
-    fig.suptitle(f"Grad-CAM at {depth} ({layer}): {names[0]} vs {names[1]}, {which}", fontsize=9)
+    fig.suptitle(f"{method} at {depth} ({layer}): {names[0]} vs {names[1]}, {which}", fontsize=9)
     fig.tight_layout()
     save(fig, out, dpi)

@@ -1,8 +1,14 @@
-"""Grad-CAM of the tagging model with pytorch-grad-cam, and how much of each map falls on the tagged object.
+"""CAMs of the tagging model with pytorch-grad-cam, how much of each map falls on the tagged object, and whether
+the model's score depends on the pixels the map highlights.
 
-The synthetic scenes know every object's box, so a map can be scored (labelbench.cam_scores.localisation, the
-scoring the Keras Grad-CAM table uses too): the share of its mass inside the boxes of the objects that carry the
-tag, set against the share of the image those boxes cover. A ratio well above 1 means the model looks at it.
+Every method of ``gradcam.methods`` (labelbench.cam_methods.TORCH_METHODS: Grad-CAM, Grad-CAM++, HiResCAM,
+Score-CAM, LayerCAM, EigenCAM) is pytorch-grad-cam's own class. The synthetic scenes know every object's box, so
+a map can be scored (labelbench.cam_scores.localisation, the scoring the Keras Grad-CAM table uses too): the
+share of its mass inside the boxes of the objects that carry the tag, set against the share of the image those
+boxes cover. A ratio well above 1 means the model looks at it. With ``gradcam.faithfulness`` each map also gets
+ROAD's most- and least-relevant-first scores (pytorch-grad-cam's ``ROADMostRelevantFirst`` and
+``ROADLeastRelevantFirst``, on the tag's sigmoid probability) and the deletion and insertion curves' areas
+(labelbench.cam_faithfulness, shared with Keras).
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytorch_grad_cam
 import torch
-from pytorch_grad_cam import GradCAM
+from pytorch_grad_cam.metrics.road import ROADLeastRelevantFirst, ROADMostRelevantFirst
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+from labelbench.cam_faithfulness import ROAD_PERCENTILE, deletion_insertion
+from labelbench.cam_methods import METHODS, TORCH_METHODS
 from labelbench.cam_scores import localisation
-from labelbench.pytorch.data import NusWideDataset, model_input, transforms
+from labelbench.pytorch.data import IMAGENET_MEAN, IMAGENET_STD, NusWideDataset, model_input, transforms
 from labelbench.pytorch.models import build_model, resolve_layer
 
 
@@ -28,11 +37,45 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
     return model.eval(), state
 
 
-def cams_for(model, layer: str, x: torch.Tensor, tag_indices: list[int]) -> np.ndarray:
-    """One normalised map per requested tag of one image (x: 1×C×H×W), each H×W in [0, 1]."""
-    with GradCAM(model=model, target_layers=[resolve_layer(model, layer)]) as cam:
+def cams_for(model, layer: str, x: torch.Tensor, tag_indices: list[int], method: str = "gradcam") -> np.ndarray:
+    """One normalised map per requested tag of one image (x: 1×C×H×W), each H×W in [0, 1], by ``method``'s
+    pytorch-grad-cam class (targets: the tags' logits; EigenCAM ignores them, it has no class)."""
+    if method not in TORCH_METHODS:
+        raise ValueError(f"CAM method {method!r} is not one of {list(TORCH_METHODS)}")
+    cls = getattr(pytorch_grad_cam, METHODS[method])
+    with cls(model=model, target_layers=[resolve_layer(model, layer)]) as cam:
         batch = x.repeat(len(tag_indices), 1, 1, 1)
         return cam(input_tensor=batch, targets=[ClassifierOutputTarget(k) for k in tag_indices])
+
+
+class SigmoidTarget:
+    """A tag's probability: the score faithfulness watches (bounded, as the model's users read it)."""
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(output[..., self.index])
+
+
+def faithfulness(model, x: torch.Tensor, cam: np.ndarray, tag: int, steps: int) -> dict[str, float]:
+    """ROAD MoRF/LeRF (pytorch-grad-cam, on the normalised input ``x``, 1×C×H×W) and the deletion/insertion
+    areas (on the image in [0, 1]) of one map. ROAD's noise comes from torch's generator: seed it before."""
+    target = [SigmoidTarget(tag)]
+    road = {name: float(metric(x, cam[None].astype(np.float32), target, model)[0])
+            for name, metric in (("road_morf", ROADMostRelevantFirst(ROAD_PERCENTILE)),
+                                 ("road_lerf", ROADLeastRelevantFirst(ROAD_PERCENTILE)))}
+    mean = torch.tensor(IMAGENET_MEAN).view(1, -1, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, -1, 1, 1)
+    image = (x * std + mean)[0].permute(1, 2, 0).numpy()
+
+    def score(images: np.ndarray) -> np.ndarray:
+        batch = torch.tensor(images, dtype=torch.float32).permute(0, 3, 1, 2)
+        with torch.no_grad():
+            return torch.sigmoid(model((batch - mean) / std)[:, tag]).numpy()
+
+    return {**deletion_insertion(image, cam, score, steps), **road,
+            "road_combined": (road["road_lerf"] - road["road_morf"]) / 2}
 
 
 def tag_boxes_mask(objects: list[dict], tag: str, size: int, scale: float) -> np.ndarray:
@@ -57,10 +100,13 @@ def top_tags(model, x: torch.Tensor, k: int) -> tuple[list[int], np.ndarray]:
 
 
 def localisation_table(model_path: str, dataset_dir: str, layer: str, n_images: int, variant: str, seed: int,
-                       top_k: int = 3) -> pd.DataFrame:
-    """Localisation of the maps of the top-k predicted tags that are true, on the first ``n_images`` test images."""
+                       top_k: int = 3, methods: tuple[str, ...] = ("gradcam",), with_faithfulness: bool = False,
+                       steps: int = 8) -> pd.DataFrame:
+    """Localisation (and, ``with_faithfulness``, faithfulness) of each method's maps of the top-k predicted tags
+    that are true, on the first ``n_images`` test images; one row per (method, image, tag)."""
     model, state = load_model(model_path)
     ds = open_test_set(dataset_dir, state["image_size"])
+    torch.manual_seed(seed)  # ROAD's imputation noise
     rows = []
     for i in range(min(n_images, len(ds))):
         x, y = ds[i]
@@ -71,14 +117,17 @@ def localisation_table(model_path: str, dataset_dir: str, layer: str, n_images: 
             continue
         objects = ds.annotations.objects[int(ds.indices[i])]
         scale = state["image_size"] / ds.annotations_image_size(i)
-        for k, cam in zip(tags, cams_for(model, layer, x, tags), strict=True):
-            mask = tag_boxes_mask(objects, ds.classes[k], state["image_size"], scale)
-            rows.append({"variant": variant, "seed": seed, "image": ds.name(i), "tag": ds.classes[k],
-                         "p": float(probs[k]), "layer": layer, **localisation(cam, mask)})
+        for method in methods:
+            for k, cam in zip(tags, cams_for(model, layer, x, tags, method), strict=True):
+                mask = tag_boxes_mask(objects, ds.classes[k], state["image_size"], scale)
+                faithful = faithfulness(model, x, cam, k, steps) if with_faithfulness else {}
+                rows.append({"variant": variant, "seed": seed, "method": method, "image": ds.name(i),
+                             "tag": ds.classes[k], "p": float(probs[k]), "layer": layer, **localisation(cam, mask),
+                             **faithful})
     return pd.DataFrame(rows)
 
 
-def tag_maps(model_path: str, dataset_dir: str, layer: str, index: int, top_k: int) -> dict:
+def tag_maps(model_path: str, dataset_dir: str, layer: str, index: int, top_k: int, method: str = "gradcam") -> dict:
     """Test image ``index``, its true tags, and the Grad-CAM map of each of its ``top_k`` most probable tags with
     the boxes of the objects that carry it (what :func:`labelbench.figures.gradcam.tag_figure` draws)."""
     model, state = load_model(model_path)
@@ -92,9 +141,9 @@ def tag_maps(model_path: str, dataset_dir: str, layer: str, index: int, top_k: i
     objects = ds.annotations.objects[int(ds.indices[index])]
     scale = state["image_size"] / ds.annotations_image_size(index)
     return {
-        "image": image, "image_name": ds.name(index), "layer": layer,
+        "image": image, "image_name": ds.name(index), "layer": layer, "method": method,
         "true_tags": [ds.classes[k] for k in np.flatnonzero(y.numpy() > 0.5)],
         "tags": [{"name": ds.classes[k], "p": float(probs[k]), "true": bool(y[k] > 0.5), "cam": cam,
                   "mask": tag_boxes_mask(objects, ds.classes[k], state["image_size"], scale)}
-                 for k, cam in zip(tags, cams_for(model, layer, x, tags), strict=True)],
+                 for k, cam in zip(tags, cams_for(model, layer, x, tags, method), strict=True)],
     }
