@@ -24,6 +24,7 @@ rule complementary_gradcam_figure:
         layer=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"][wc.depth],
         per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["images"],
         model_spec=lambda wc: EXPERIMENTS[wc.experiment]["model"],
+        backend=experiment_backend,
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/complementary_gradcam_figure.py"
@@ -50,5 +51,6 @@ rule complementary_gradcam_table:
         layers=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"],
         per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["table_images"],
         model_spec=lambda wc: EXPERIMENTS[wc.experiment]["model"],
+        backend=experiment_backend,
     script:
         "../workflow/scripts/complementary_gradcam_table.py"

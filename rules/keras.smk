@@ -56,5 +56,6 @@ rule worked_examples:
         SOFTWARE
     params:
         claims=exact_claims,
+        backend=experiment_backend,
     script:
         "../workflow/scripts/worked_examples.py"

@@ -205,7 +205,8 @@ def evaluate_predictions(
     history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The long metrics table (experiment, variant, seed, split, metric, value) of one run; with the run's
-    ``history``, also its last epoch's training loss (``final_loss``, split ``train``)."""
+    ``history``, also its last epoch's training loss (``final_loss``, split ``train``) and, where the history
+    records it, the ``backend`` that computed the run as a last column."""
     rows = []
     probs_cols = prob_columns(predictions)
     tag_cols = [c.replace("p_", "tag_", 1) for c in probs_cols]
@@ -249,6 +250,8 @@ def evaluate_predictions(
     table.insert(0, "experiment", experiment)
     table.insert(1, "variant", variant)
     table.insert(2, "seed", seed)
+    if history is not None and "backend" in history and len(history):
+        table["backend"] = str(history["backend"].iloc[-1])
     return table
 
 

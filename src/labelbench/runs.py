@@ -26,6 +26,9 @@ class Placement:
     device_used: str  #: what the framework computed on: ``cpu``, or ``gpu: <name>``
     threads: int  #: intra-op threads of the framework (and BLAS/OpenMP), from the config
     inter_op_threads: int
+    #: the library that computed the run: Keras's backend (``tensorflow``, ``jax`` or ``torch``) for the Keras
+    #: experiments, ``torch`` for the PyTorch one
+    backend: str = "tensorflow"
 
     @property
     def kind(self) -> str:
@@ -34,8 +37,8 @@ class Placement:
 
 
 def add_placement_columns(history, placement: Placement):
-    """The history table with the ``device`` and ``threads`` columns of the run appended."""
-    return history.assign(device=placement.kind, threads=placement.threads)
+    """The history table with the ``device``, ``threads`` and ``backend`` columns of the run appended."""
+    return history.assign(device=placement.kind, threads=placement.threads, backend=placement.backend)
 
 
 def write_run_record(path: str | None, *, experiment: str, variant: str, seed: int, framework: str,
@@ -56,15 +59,18 @@ def run_parts(path: str) -> tuple[str, int]:
     return parts[-3], int(parts[-2])
 
 
-def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1) -> Callable[..., dict]:
+def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1,
+                 backend: str | None = None) -> Callable[..., dict]:
     """``train_run`` of ``framework`` (keras or torch), after setting what its framework needs before import:
-    GPUs hidden when ``device`` is cpu, thread variables set to ``threads`` (see
-    :func:`labelbench.scripting.prepare_training_env`)."""
+    GPUs hidden when ``device`` is cpu, thread variables set to ``threads``, and for keras ``KERAS_BACKEND`` set to
+    ``backend`` (default tensorflow; see :func:`labelbench.scripting.prepare_training_env`)."""
     from labelbench.scripting import prepare_training_env
 
     if framework not in ("keras", "torch"):
         raise ValueError(f"framework must be keras or torch, got {framework!r}")
-    prepare_training_env(framework, model_spec, device, threads)
+    if framework == "torch" and backend not in (None, "torch"):
+        raise ValueError(f"backend {backend!r} chooses Keras's backend; the torch framework has none")
+    prepare_training_env(framework, model_spec, device, threads, backend or "tensorflow")
     if framework == "keras":
         from labelbench.keras.train import train_run
     else:

@@ -3,8 +3,8 @@ from labelbench.scripting import prepare_training_env, redirect_logs
 
 log = redirect_logs(snakemake.log[0])
 settings = dict(snakemake.params.settings)
-# where and with how many threads the landmark runs train: GPUs hidden on cpu, thread variables set, before TF loads
-prepare_training_env("keras", settings["model_spec"], settings.pop("device"), settings["threads"])
+# where, on which Keras backend and with how many threads the landmark runs train: set before Keras loads
+prepare_training_env("keras", settings["model_spec"], settings["device"], settings["threads"], settings.pop("backend"))
 from labelbench.keras.speed import landmark_step_times  # noqa: E402  (after the log redirect: TF prints)
 
 result = landmark_step_times(**settings)

@@ -1,6 +1,11 @@
-"""Keras 3 (TensorFlow backend) machinery shared by experiments mosaic, masked, complementary, landmark.
+"""Keras 3 machinery shared by experiments mosaic, masked, complementary, landmark, on the backend
+``KERAS_BACKEND`` names (tensorflow when unset; jax and torch work alike: README, "Keras backends").
 
-Importing this package imports TensorFlow; never import it from a process that uses torch.
+On TensorFlow, importing this package imports TensorFlow: never import it so from a process that uses torch. On
+JAX or torch, TensorFlow is marked absent for the whole process before Keras is imported (``sys.modules`` entry
+None, the import system's own marker), so nothing loads it behind our back: Keras's ``set_random_seed`` seeds
+``tf.random`` whenever TensorFlow is installed, and TensorBoard's writer uses TensorFlow when it can; TensorFlow
+loaded beside torch makes torch crash (DEVELOPERS.md), and costs a JAX job ~2 s and ~0.5 GB for nothing.
 """
 
 import os
@@ -8,6 +13,8 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ["KERAS_BACKEND"] != "tensorflow" and "tensorflow" not in sys.modules:
+    sys.modules["tensorflow"] = None
 
 
 def _import_keras_without_its_optional_extras() -> None:
