@@ -91,6 +91,11 @@ BAD_CONFIGS = [
     (("device",), "cuda", ["'cuda' is not one of ['cpu', 'gpu']"]),
     (("experiments", "tagging", "device"), "tpu", ["'tpu' is not one of ['cpu', 'gpu', None]"]),
     (("experiments", "mosaic", "training", "threads"), 0, ["0 is less than the minimum of 1"]),
+    (("backend",), "mxnet", ["'mxnet' is not one of ['tensorflow', 'jax', 'torch']"]),
+    (("experiments", "mosaic", "backend"), "numpy", ["'numpy' is not one of ['tensorflow', 'jax', 'torch', None]"]),
+    (("experiments", "tagging", "backend"), "jax",
+     ["experiments.tagging.backend: 'jax'", "backend chooses Keras's backend, and tagging is trained with PyTorch "
+      "directly (framework torch): remove the key"]),
 ]
 
 

@@ -325,13 +325,19 @@ def test_the_epoch_benchmark_sizes_each_experiment_as_its_config_trains_it():
     assert bench.dataset_size(paper, "shapes_landmarks") == ((96, 96, 3), 20_000, 9)
 
     command = [sys.executable, str(root / "benchmarks" / "keras_epoch.py"), str(root / "configs" / "smoke.yaml"),
-               "masked", "--epochs", "2"]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=180)
+               "--experiments", "masked", "--epochs", "2", "--steps", "3", "--backends", BACKEND]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    rows = json.loads(out.stdout.strip().splitlines()[-1])["rows"]
+    assert [(r["experiment"], list(r["results"])) for r in rows] == [("masked", [BACKEND])]
+    result = rows[0]["results"][BACKEND]
+    assert "error" not in result, result
     smoke = yaml.safe_load((root / "configs" / "smoke.yaml").read_text())
     digits = smoke["datasets"][smoke["experiments"]["masked"]["dataset"]]
     side = digits.get("size", 28)
     n_train = round(1797 * (1 - digits.get("test_fraction", 0.25)))
-    assert result["input"] == [side, side, 1] and result["images_per_epoch"] == n_train
-    assert result["model"] == "mlp" and result["epoch_s"] > 0 and result["backend"] == "tensorflow"
+    batch = smoke["experiments"]["masked"]["training"]["batch_size"]
+    assert result["input"] == [side, side, 1] and result["steps_per_epoch"] == n_train // batch
+    assert (result["timed_steps"], result["extrapolated"]) == (3, True)  # 3 of 10 steps, and the table says so
+    assert "3 of 10 steps timed, epoch extrapolated" in out.stdout
+    assert result["model"] == "mlp" and result["epoch_s"] > 0 and result["backend"] == BACKEND
