@@ -130,3 +130,20 @@ def prepare_training_env(framework: str, model_spec: dict, device: str, threads:
             os.environ["NPROC"] = str(threads)
             if device == "cpu":
                 os.environ["JAX_PLATFORMS"] = "cpu"
+
+
+def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1,
+                 backend: str | None = None):
+    """``train_run`` of ``framework`` (keras or torch), after setting what its framework needs before import:
+    GPUs hidden when ``device`` is cpu, thread variables set to ``threads``, and for keras ``KERAS_BACKEND`` set to
+    ``backend`` (default tensorflow; :func:`prepare_training_env`)."""
+    if framework not in ("keras", "torch"):
+        raise ValueError(f"framework must be keras or torch, got {framework!r}")
+    if framework == "torch" and backend not in (None, "torch"):
+        raise ValueError(f"backend {backend!r} chooses Keras's backend; the torch framework has none")
+    prepare_training_env(framework, model_spec, device, threads, backend or "tensorflow")
+    if framework == "keras":
+        from labelbench.keras.train import train_run
+    else:
+        from labelbench.pytorch.train import train_run
+    return train_run
