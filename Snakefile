@@ -1,5 +1,6 @@
 # labelbench: how the structure of the labels decides the output layer, the loss and the metrics.
 # This file is a table of contents; helpers live in rules/common.smk, logic in src/labelbench/.
+from labelbench.config import check_frameworks
 from labelbench.config_check import check_config_files
 from snakemake.utils import min_version, validate
 
@@ -19,6 +20,8 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
+# a wrong framework first: the schema's training keys depend on it
+check_frameworks(config)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

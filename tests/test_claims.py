@@ -169,8 +169,9 @@ def test_csv_table_summary_and_sentence_read_one_verdict(tmp_path, bce, cce, ver
     write_claims("mosaic", cfg, root / "mosaic/metrics.parquet", root / "mosaic/claims.csv")
     facts = {"config_files": ["x.yaml"], "config_hash": "0", "config_name": "test", "hardware": "", "python": "",
              "versions": {}, "commit": "", "datasets": [], "jobs": [], "total_job_seconds": 0.0}
-    build_report(cfg, facts, {"mosaic": str(root / "mosaic/summary.csv")}, [str(root / "mosaic/claims.csv")],
-                 [], [], str(root / "report/index.html"), str(root / "report/claims.csv"))
+    files = {"summary": str(root / "mosaic/summary.csv"), "claims": str(root / "mosaic/claims.csv"),
+             "figures": [], "tables": [], "notebook": None}
+    build_report(cfg, facts, {"mosaic": files}, {}, str(root / "report/index.html"), str(root / "report/claims.csv"))
     csv = pd.read_csv(root / "report/claims.csv")
     assert list(csv.columns) == COLUMNS and csv["verdict"].tolist() == [verdict]
     page = _Text()

@@ -206,7 +206,7 @@ def test_undecodable_images_are_skipped_listed_and_counted(tmp_path):
     sidecar = json.loads((built / "dataset.json").read_text())
     assert sidecar["skipped"] == {"train": ["2.jpg"], "test": []}
     assert sidecar["usable"] == {"train": 2, "test": 1} and sidecar["n"] == 3
-    facts = run_facts({}, [], tmp_path, {"nus": str(built / "dataset.json")}, [])
+    facts = run_facts({}, [], tmp_path, {"nus": str(built / "dataset.json")}, {})
     assert facts["datasets"][0]["skipped"] == 1 and facts["datasets"][0]["n"] == 3
     dataset_figures(built, tmp_path / "samples.png", tmp_path / "labels.png", n=4)  # skips it too
     assert (tmp_path / "samples.png").stat().st_size > 0

@@ -39,7 +39,7 @@ def parse_jobs(text: str, experiments) -> pd.DataFrame:
         comment = fields.get("Comment", "")
         rule = next((r for r in re.findall(r"rule_(\w+?)_wildcards|rule_(\w+)$", comment) for r in r if r), None)
         wildcards = comment.split("_wildcards_", 1)[1] if "_wildcards_" in comment else ""
-        experiment = next((e for e in experiments if wildcards.startswith(f"{e}_")), None)
+        experiment = next((e for e in experiments if wildcards == e or wildcards.startswith(f"{e}_")), None)
         rows.append({
             "job_id": int(fields["JobId"]),
             "rule": rule or comment,
@@ -107,6 +107,10 @@ def main() -> int:
     train = jobs[jobs["rule"].isin(TRAIN_RULES)].copy()
     other = jobs[~jobs["rule"].isin(TRAIN_RULES)]
     where = placement(config)
+    unread = train[train["experiment"].isna()]
+    if len(unread):
+        print(f"training jobs whose experiment could not be read back: {unread[['job_id', 'rule']].values.tolist()}")
+        return 1
     train["device"] = [where[e][0] for e in train["experiment"]]
     train["threads"] = [where[e][1] for e in train["experiment"]]
     gpu_jobs, cpu_jobs = train[train["device"] == "gpu"], train[train["device"] == "cpu"]
