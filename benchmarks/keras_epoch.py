@@ -169,7 +169,8 @@ def measure(config_path: str, experiment: str, epochs: int, steps: int, threads:
         "steps_per_epoch": steps_per_epoch,
         "timed_steps": timed_steps,
         "extrapolated": timed_steps < steps_per_epoch,
-        "first_epoch_s": round(seconds[0] * scale, 3),
+        # the first epoch's extra time (tracing, compiling) does not grow with the steps: only the steady part scales
+        "first_epoch_s": round(seconds[0] - steady + steady * scale, 3),
         "epoch_s": round(steady * scale, 3),
         "images_per_s": round(timed_steps * batch / steady, 1),
         "ms_per_step": round(1e3 * steady / timed_steps, 3),
