@@ -3,9 +3,10 @@ memory as uint8, scaled to [0, 1] per batch, optionally augmented by Keras prepr
 
 It imports no framework of its own, so it feeds TensorFlow, JAX and PyTorch alike (Keras hands the batches to
 ``tf.data``, to ``jax.jit`` or to torch as each backend wants them). It replaced a ``tf.data`` pipeline that only
-ran on TensorFlow; on TensorFlow both fed the mosaic model equally fast, side by side in one run
-(``benchmarks/input_pipeline.py``, 2 shared cores: NumPy 0.99 of ``tf.data``'s images/s at the default sizes, 1.00
-at the paper's; with the complementary augmentation 1.00), so TensorFlow uses this one too.
+ran on TensorFlow. On TensorFlow ``tf.data`` was not measurably faster, side by side in one run
+(``benchmarks/input_pipeline.py``, default sizes, 2 cores shared with other engineers' jobs, load 9-17: NumPy 1.27x
+``tf.data``'s images/s, the five rounds' ratios 0.96-1.77; an earlier run under similar load: 0.75x, rounds
+0.59-1.89), so TensorFlow uses this one too: one pipeline, one order and one set of augmentation draws everywhere.
 
 Order and augmentation are functions of their seeds alone: an epoch's order is one permutation drawn from its
 ``shuffle_seed`` (the same as the ``tf.data`` pipeline drew), and batch ``i``'s augmentation draws come from
