@@ -1,32 +1,36 @@
-"""Seconds per training epoch of one Keras experiment at a config's sizes, on the device Keras finds.
+"""Seconds per training epoch of Keras experiments at a config's sizes, on every installed Keras backend side by
+side: each backend (TensorFlow, JAX, PyTorch) in a process of its own, one after the other, in one run.
 
-The model, loss, optimiser and batch size are the config's own (``labelbench.keras`` builds them as the training
-job does); the images are synthetic (uniform noise at the dataset's input shape, as many as the config trains on)
-and the targets random but of the loss's shape, so the cost is the experiment's and the data is not needed. The
-first epoch (it includes tracing/compiling) is reported apart from the median of the later ones.
+The model, loss, optimiser, batch size, augmentation, threads and device are the config's own, and the batches
+come through the training job's own pipeline (``labelbench.keras.data``, which runs on every backend); the images
+are synthetic (uniform uint8 noise at the dataset's input shape, as many as the config trains on) and the targets
+random but of the loss's shape, so the cost is the experiment's and the data is not needed. The first epoch
+(tracing or compiling, and JAX's eager compilations of the weight initialisers) is reported apart from the median
+of the later ones.
 
-Keras runs on whatever ``KERAS_BACKEND`` names (``tensorflow``, as the pipeline, when unset). The model and the
-losses are written with ``keras.ops`` only, so the same code runs on ``jax`` or ``torch`` where TensorFlow is not
-installed (a GPU machine with only JAX or PyTorch); the arrays are then fed through Keras's own NumPy adapter
-instead of ``tf.data``, and no augmentation is applied (the pipeline applies it inside ``tf.data``).
+``--steps N`` times N training steps an epoch instead of the whole epoch (the paper sizes take hours an epoch on
+a CPU) and extrapolates the epoch from them; the table says so on every such line.
 
-Usage: python benchmarks/keras_epoch.py configs/paper.yaml mosaic            # 50,000 mosaics, VGG-13, batch 256
-       python benchmarks/keras_epoch.py configs/complementary_long.yaml complementary --epochs 5
-       KERAS_BACKEND=jax python benchmarks/keras_epoch.py configs/paper.yaml landmark
-Prints one line, then one line of JSON.
+Usage: python benchmarks/keras_epoch.py config.yaml                              # the four Keras experiments
+       python benchmarks/keras_epoch.py configs/paper.yaml --steps 4 --experiments mosaic landmark
+       python benchmarks/keras_epoch.py configs/paper.yaml --backends jax        # a GPU machine with JAX only
+Prints one line per experiment and backend, a table, then one line of JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
 import yaml
 
+KERAS_EXPERIMENTS = ("mosaic", "masked", "complementary", "landmark")
+BACKENDS = ("tensorflow", "jax", "torch")
 #: images per class in Caltech101's 101_ObjectCategories (the classes the configs use)
 CALTECH101_COUNTS = {"airplanes": 800, "Motorbikes": 798, "watch": 239, "Leopards": 200}
 #: (side, channels, training images) of the downloaded sources, which the configs take whole
@@ -96,16 +100,8 @@ def device_name() -> str:
     return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "gpu") if gpus else "cpu"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config", help="a labelbench config file, e.g. configs/paper.yaml")
-    parser.add_argument("experiment", choices=["mosaic", "masked", "complementary", "landmark"])
-    parser.add_argument("--variant", help="whose loss and dataset (default: the experiment's first variant)")
-    parser.add_argument("--images", type=int, default=0, help="training images per epoch (default: the config's)")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs in all; the first is reported apart")
-    parser.add_argument("--dtype-policy", default="float32", help="Keras dtype policy, e.g. mixed_bfloat16")
-    args = parser.parse_args()
-    with open(args.config) as fh:
+def load_config(path: str) -> dict:
+    with open(path) as fh:
         config = yaml.safe_load(fh)
     try:  # the schema's defaults, as the pipeline fills them in; without Snakemake the config must spell them out
         from snakemake.utils import validate
@@ -113,67 +109,145 @@ def main():
         pass
     else:
         validate(config, os.path.join(ROOT, "workflow", "schemas", "config.schema.yaml"))
-    exp = config["experiments"][args.experiment]
-    variant = args.variant or next(iter(exp["variants"]))
+    return config
+
+
+def measure(config_path: str, experiment: str, epochs: int, steps: int, threads: int | None) -> dict:
+    """One experiment's epochs on the backend of this process (``KERAS_BACKEND``); set up as its training job."""
+    config = load_config(config_path)
+    exp = config["experiments"][experiment]
+    variant = next(iter(exp["variants"]))
     vspec = exp["variants"][variant]
     shape, n_train, outputs = dataset_size(config["datasets"], vspec.get("dataset", exp["dataset"]))
     training = exp["training"]
-    n_train = args.images or int(round(n_train * (1 - training.get("validation_fraction", 0.0))))
+    n_train = int(round(n_train * (1 - training.get("validation_fraction", 0.0))))
     batch = training["batch_size"]
+    steps_per_epoch = max(1, n_train // batch)  # the job drops the last partial batch
+    timed_steps = min(steps, steps_per_epoch) if steps else steps_per_epoch
+    device = exp.get("device") or config.get("device", "cpu")
+    threads = threads or training["threads"]
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from labelbench.scripting import prepare_training_env
+
+    prepare_training_env("keras", exp["model"], device, threads, os.environ["KERAS_BACKEND"])
     import keras
 
+    from labelbench.keras.data import make_dataset
     from labelbench.keras.losses import get_loss
     from labelbench.keras.models import build_model
-    from labelbench.keras.train import _optimizer
+    from labelbench.keras.train import _optimizer, augmenter, build_state, configure
 
-    keras.mixed_precision.set_dtype_policy(args.dtype_policy)
-    keras.utils.set_random_seed(0)
+    t_start = time.perf_counter()
+    placement = configure(0, threads, device)
     rng = np.random.default_rng(0)
-    x = rng.random((n_train, *shape), dtype=np.float32)
-    y = random_targets(args.experiment, n_train, outputs, rng)
+    n = timed_steps * batch
+    images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
+    y = random_targets(experiment, n, outputs, rng)
     spec = {k: v for k, v in exp["model"].items() if k != "name"}
     model = build_model(exp["model"]["name"], shape, outputs, **spec)
     model.compile(optimizer=_optimizer(training), loss=get_loss(vspec["loss"], **vspec.get("loss_args", {})))
-
-    class Clock(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds.append(time.perf_counter() - self.t0)
-
-    seconds: list[float] = []
-    t0 = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=args.epochs, shuffle=True, callbacks=[Clock()], verbose=0)
-    total = time.perf_counter() - t0
+    augment = augmenter(training.get("augment"), 0)
+    seconds = []
+    for epoch in range(epochs):
+        data = make_dataset(images, y, batch, shuffle_seed=epoch, augment=augment, augment_seed=epoch,
+                            drop_remainder=True)
+        if epoch == 0:
+            build_state(model, data)
+        t0 = time.perf_counter()
+        model.fit(data, epochs=1, verbose=0, shuffle=False)
+        seconds.append(time.perf_counter() - t0)
     steady = float(np.median(seconds[1:])) if len(seconds) > 1 else seconds[0]
-    steps = math.ceil(n_train / batch)
-    result = {
-        "benchmark": "keras_epoch",
-        "config": config.get("name", args.config),
-        "experiment": args.experiment,
+    scale = steps_per_epoch / timed_steps
+    return {
+        "config": config.get("name", config_path),
+        "experiment": experiment,
         "variant": variant,
         "model": exp["model"]["name"],
         "input": list(shape),
-        "images_per_epoch": n_train,
+        "images_per_epoch": steps_per_epoch * batch,
         "batch": batch,
-        "first_epoch_s": round(seconds[0], 3),
-        "epoch_s": round(steady, 3),
-        "images_per_s": round(n_train / steady, 1),
-        "ms_per_step": round(1e3 * steady / steps, 3),
-        "epochs": args.epochs,
-        "total_s": round(total, 2),
-        "dtype_policy": args.dtype_policy,
+        "steps_per_epoch": steps_per_epoch,
+        "timed_steps": timed_steps,
+        "extrapolated": timed_steps < steps_per_epoch,
+        # the first epoch's extra time (tracing, compiling) does not grow with the steps: only the steady part scales
+        "first_epoch_s": round(seconds[0] - steady + steady * scale, 3),
+        "epoch_s": round(steady * scale, 3),
+        "images_per_s": round(timed_steps * batch / steady, 1),
+        "ms_per_step": round(1e3 * steady / timed_steps, 3),
+        "epochs": epochs,
+        "process_s": round(time.perf_counter() - t_start, 2),
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "device": device_name(),
+        "threads": placement.threads,
     }
-    print(f"{args.experiment}/{variant} ({result['model']}, {shape}, batch {batch}) on {result['device']} "
-          f"[{result['backend']}]: {steady:.2f} s an epoch of {n_train} images ({n_train / steady:.0f} images/s), "
-          f"first epoch {seconds[0]:.2f} s")
-    print(json.dumps(result))
+
+
+def installed_backends() -> list[str]:
+    import importlib.util
+
+    return [b for b in BACKENDS if importlib.util.find_spec(b) is not None]
+
+
+def run_child(backend: str, config: str, experiment: str, args) -> dict:
+    command = [sys.executable, os.path.abspath(__file__), config, "--experiments", experiment, "--child",
+               "--epochs", str(args.epochs), "--steps", str(args.steps)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return {"config": config, "experiment": experiment, "backend": backend,
+                "error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def cell(result: dict) -> str:
+    if "error" in result:
+        return "failed"
+    mark = "*" if result["extrapolated"] else ""
+    return f"{result['epoch_s']:.2f} s{mark} ({result['images_per_s']:.0f}/s)"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="+", help="labelbench config files, e.g. config.yaml configs/paper.yaml")
+    parser.add_argument("--experiments", nargs="+", choices=KERAS_EXPERIMENTS, default=list(KERAS_EXPERIMENTS))
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, help="default: every installed one")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs in all; the first is reported apart")
+    parser.add_argument("--steps", type=int, default=0, help="time this many steps an epoch (0: the whole epoch)")
+    parser.add_argument("--threads", type=int, default=0, help="the backend's threads (default: the config's)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.configs[0], args.experiments[0], args.epochs, args.steps, args.threads)))
+        return
+    backends = args.backends or installed_backends()
+    rows = []
+    for config in args.configs:
+        for experiment in args.experiments:
+            if experiment not in load_config(config)["experiments"]:
+                continue
+            results = {}
+            for backend in backends:
+                results[backend] = result = run_child(backend, config, experiment, args)
+                detail = result.get("error") or (
+                    f"{result['epoch_s']:.2f} s an epoch, {result['images_per_s']:.0f} images/s, first epoch "
+                    f"{result['first_epoch_s']:.2f} s, process {result['process_s']:.1f} s, {result['device']}, "
+                    f"{result['threads']} thread(s)"
+                    + (f"; {result['timed_steps']} of {result['steps_per_epoch']} steps timed, epoch extrapolated"
+                       if result["extrapolated"] else ""))
+                print(f"{config} {experiment} [{backend}]: {detail}", flush=True)
+            rows.append({"config": config, "experiment": experiment, "results": results})
+    print()
+    print(f"one training epoch, each backend in its own process (* = epoch extrapolated from --steps {args.steps})")
+    header = f"{'config':24s} {'experiment':14s} " + " ".join(f"{b:>24s}" for b in backends)
+    print(header)
+    for row in rows:
+        print(f"{row['config']:24s} {row['experiment']:14s} "
+              + " ".join(f"{cell(row['results'][b]):>24s}" for b in backends))
+    print(json.dumps({"benchmark": "keras_epoch", "backends": backends, "steps": args.steps, "epochs": args.epochs,
+                      "rows": rows}))
 
 
 if __name__ == "__main__":

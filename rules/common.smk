@@ -1,7 +1,7 @@
 # Input functions and helpers. Rules stay declarative; everything computed from the config is here.
 from pathlib import Path
 
-from labelbench.config import check_references, training_device
+from labelbench.config import check_references, keras_backend, training_device
 from labelbench.experiments import get_experiment
 from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
@@ -205,7 +205,7 @@ def gradcam_model(wildcards):
 
 def train_params(wildcards):
     spec = EXPERIMENTS[wildcards.experiment]
-    return {
+    params = {
         "experiment": wildcards.experiment,
         "variant": wildcards.variant,
         "seed": int(wildcards.seed),
@@ -216,6 +216,14 @@ def train_params(wildcards):
         "device": training_device(config, wildcards.experiment),
         "threads": spec["training"]["threads"],
     }
+    if spec["framework"] == "keras":
+        params["backend"] = keras_backend(config, wildcards.experiment)
+    return params
+
+
+def experiment_backend(wildcards):
+    """Keras's backend for a Keras experiment's jobs (set before Keras is imported)."""
+    return keras_backend(config, wildcards.experiment)
 
 
 def eval_params(wildcards):
@@ -264,6 +272,7 @@ def speed_settings(wildcards):
         model_spec=spec["model"],
         device=training_device(config, exp),
         threads=spec["training"]["threads"],
+        backend=keras_backend(config, exp),
     )
 
 

@@ -29,6 +29,7 @@ rule gradcam_pair_figure:
             "methods", ["gradcam"]
         )[0],
         model_spec=lambda wc: EXPERIMENTS[wc.experiment]["model"],
+        backend=experiment_backend,
         dpi=config["figures"]["dpi"],
     script:
         "../workflow/scripts/gradcam_pair_figure.py"
@@ -58,6 +59,7 @@ rule gradcam_pair_table:
         per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["table_images"],
         gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
         model_spec=lambda wc: EXPERIMENTS[wc.experiment]["model"],
+        backend=experiment_backend,
     script:
         "../workflow/scripts/gradcam_pair_table.py"
 

@@ -58,5 +58,6 @@ rule worked_examples:
         SOFTWARE
     params:
         claims=exact_claims,
+        backend=experiment_backend,
     script:
         "../workflow/scripts/worked_examples.py"

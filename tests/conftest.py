@@ -19,10 +19,10 @@ BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900):
-    """Run the project's Snakefile with ``workdir`` as working directory."""
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900, env: dict | None = None):
+    """Run the project's Snakefile with ``workdir`` as working directory (``env``: variables to add)."""
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")

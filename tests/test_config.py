@@ -104,6 +104,11 @@ BAD_CONFIGS = [
     (("experiments", "complementary", "variants", "ordinary", "dataset"), "shapes_attributes",
      ["experiments.complementary.training.selection (the default, 'scel'): 'scel' reads the validation images' "
       "complementary labels, but variant 'ordinary' trains on dataset 'shapes_attributes', which has none"]),
+    (("backend",), "mxnet", ["'mxnet' is not one of ['tensorflow', 'jax', 'torch']"]),
+    (("experiments", "mosaic", "backend"), "numpy", ["'numpy' is not one of ['tensorflow', 'jax', 'torch', None]"]),
+    (("experiments", "tagging", "backend"), "jax",
+     ["experiments.tagging.backend: 'jax'", "backend chooses Keras's backend, and tagging is trained with PyTorch "
+      "directly (framework torch): remove the key"]),
 ]
 
 

@@ -1,5 +1,11 @@
-"""Keras side: losses against NumPy, the masked loss's zero gradient, models, resume and NaN handling."""
+"""Keras side: losses against NumPy, the masked loss's zero gradient, models, resume and NaN handling.
 
+Backend-neutral: it runs on the backend ``KERAS_BACKEND`` names (tensorflow when unset), in this process; and
+tests/test_backends.py runs it again on JAX (all of it) and on torch (models, losses, one training run), each in a
+process of its own, since a process holds one Keras backend.
+"""
+
+import os
 import subprocess
 import sys
 
@@ -7,15 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("tensorflow")
+BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+pytest.importorskip(BACKEND)
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from keras import ops  # noqa: E402
 
 from labelbench.datasets import embedded, mosaic  # noqa: E402
 from labelbench.datasets.store import write_dataset  # noqa: E402
 from labelbench.errors import TrainingDiverged  # noqa: E402
 from labelbench.keras import train as T  # noqa: E402
+from labelbench.keras.grad import gradients, to_numpy  # noqa: E402
 from labelbench.keras.losses import LOSSES, get_loss  # noqa: E402
 from labelbench.keras.models import MODELS, build_model  # noqa: E402
 
@@ -49,7 +57,7 @@ NUMPY_REFERENCE = {
 @pytest.mark.parametrize("name", sorted(NUMPY_REFERENCE))
 def test_loss_matches_numpy(name, probs):
     y, p = probs
-    got = np.asarray(get_loss(name)(tf.constant(y), tf.constant(p)))
+    got = to_numpy(get_loss(name)(ops.convert_to_tensor(y), ops.convert_to_tensor(p)))
     np.testing.assert_allclose(got, NUMPY_REFERENCE[name](y.astype(np.float64), p.astype(np.float64)), rtol=1e-4)
 
 
@@ -69,7 +77,7 @@ def test_grouped_cce_is_a_softmax_ce_per_group_of_the_sigmoids_logits(groups, pr
     _, p = probs
     sizes = groups or [p.shape[1]]
     y = np.concatenate([np.eye(k, dtype=np.float32)[rng.integers(0, k, len(p))] for k in sizes], axis=1)
-    got = np.asarray(get_loss("grouped_cce", groups=groups)(tf.constant(y), tf.constant(p)))
+    got = to_numpy(get_loss("grouped_cce", groups=groups)(ops.convert_to_tensor(y), ops.convert_to_tensor(p)))
     np.testing.assert_allclose(got, _np_grouped_cce(y.astype(np.float64), p.astype(np.float64), sizes), rtol=1e-4)
 
 
@@ -77,40 +85,41 @@ def test_renormalised_cce_cannot_go_below_4_ln_4_on_4_hot_targets():
     y = np.zeros((1, 10), np.float32)
     y[0, :4] = 1
     best = np.where(y > 0, 0.999, 0.001).astype(np.float32)
-    assert float(get_loss("cce_renorm")(y, best)[0]) >= 4 * np.log(4) - 1e-3
+    assert float(to_numpy(get_loss("cce_renorm")(ops.convert_to_tensor(y), ops.convert_to_tensor(best)))[0]) >= (
+        4 * np.log(4) - 1e-3)
 
 
-def test_keras3_categorical_ce_reads_the_sigmoids_logits():
-    """The cce_keras3 pitfall: on a sigmoid output Keras 3 computes softmax CE on the logits."""
+def test_keras3_categorical_ce_reads_the_sigmoids_logits_on_tensorflow_only():
+    """The cce_keras3 pitfall: on a sigmoid output Keras 3 on TensorFlow computes softmax CE on the logits (the
+    sigmoid's output tensor carries them, ``_keras_logits``); JAX and torch tensors carry no such attribute, so
+    there the same call renormalises the sigmoids, Keras 2's meaning (cce_renorm)."""
     inputs = keras.Input((3,))
     dense = keras.layers.Dense(4, activation="sigmoid")
     model = keras.Model(inputs, dense(inputs))
     x = np.array([[0.5, -1.0, 2.0]], np.float32)
     y = np.array([[1, 0, 1, 0]], np.float32)
-    logits = x @ np.asarray(dense.kernel) + np.asarray(dense.bias)
+    logits = x @ to_numpy(dense.kernel) + to_numpy(dense.bias)
     softmax_ce = -(y * (logits - np.log(np.exp(logits).sum()))).sum()
     sig = 1 / (1 + np.exp(-logits))
     renorm_ce = -(y * np.log(sig / sig.sum())).sum()
-    out = model(tf.constant(x))
-    got = float(get_loss("cce_keras3")(tf.constant(y), out)[0])
-    assert got == pytest.approx(softmax_ce, rel=1e-4)
-    assert abs(got - renorm_ce) > 1e-3
+    out = model(ops.convert_to_tensor(x))
+    got = float(to_numpy(get_loss("cce_keras3")(ops.convert_to_tensor(y), out))[0])
+    expected, other = (softmax_ce, renorm_ce) if BACKEND == "tensorflow" else (renorm_ce, softmax_ce)
+    assert got == pytest.approx(expected, rel=1e-4)
+    assert abs(got - other) > 1e-3
 
 
 def test_masked_loss_gives_exactly_zero_gradient_for_masked_rows():
     model = build_model("mlp", (8, 8, 1), 10)
     rng = np.random.default_rng(1)
-    x = tf.constant(rng.random((6, 8, 8, 1)), tf.float32)
+    x = rng.random((6, 8, 8, 1)).astype(np.float32)
     labels = np.array([0, 1, 2, 3, 4, 5])
-    y = np.c_[np.eye(10)[labels], labels % 2].astype(np.float32)
+    y = ops.convert_to_tensor(np.c_[np.eye(10)[labels], labels % 2].astype(np.float32))
     loss = get_loss("masked_cce")
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        per_sample = loss(tf.constant(y), model(x))
-        total = tf.reduce_sum(per_sample)
-    grad = tape.gradient(total, x).numpy()
+    per_sample = to_numpy(loss(y, model(ops.convert_to_tensor(x))))
+    grad = to_numpy(gradients(lambda v: ops.sum(loss(y, model(v))), [x])[0])
     even = labels % 2 == 0
-    assert np.all(per_sample.numpy()[even] == 0)
+    assert np.all(per_sample[even] == 0)
     assert np.all(grad[even] == 0) and np.abs(grad[~even]).sum() > 0
 
 
@@ -127,13 +136,17 @@ def test_keras3_accepts_a_target_wider_than_the_output():
 def test_every_model_builds_with_probabilities_and_gradients(name):
     size = 72 if name == "xception" else 16  # keras.applications.Xception needs at least 71×71
     model = build_model(name, (size, size, 3), 5, **({"width": 0.125} if name == "vgg13" else {}))
-    x = tf.random.uniform((2, size, size, 3))
-    with tf.GradientTape() as tape:
-        out = model(x, training=True)
-        loss = tf.reduce_sum(out)
-    assert out.shape == (2, 5) and np.all((out.numpy() >= 0) & (out.numpy() <= 1))
-    grads = tape.gradient(loss, model.trainable_variables)
-    assert all(g is not None and np.isfinite(g.numpy()).all() for g in grads)
+    x = ops.convert_to_tensor(np.random.default_rng(0).random((2, size, size, 3)).astype(np.float32))
+    out = to_numpy(model(x, training=True))
+    assert out.shape == (2, 5) and np.all((out >= 0) & (out <= 1))
+    frozen = [v.value for v in model.non_trainable_variables]
+
+    def total(*weights):  # the weights as arguments, so every backend can differentiate
+        return ops.sum(model.stateless_call(list(weights), frozen, x, training=True)[0])
+
+    grads = gradients(total, [v.value for v in model.trainable_variables], jit=True)
+    assert len(grads) == len(model.trainable_variables) > 0
+    assert all(g is not None and np.isfinite(to_numpy(g)).all() for g in grads)
 
 
 def test_every_registered_loss_is_tested_against_numpy():
@@ -182,31 +195,51 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_same_result(mosaic_dir, tmp_
         T.train_run(str(mosaic_dir), _outputs(broken), **run)
     assert not (broken / "predictions.parquet").exists() and (broken / "ckpt/state.json").is_file()
     monkeypatch.setattr(T, "_save_checkpoint", real_save)
-    tf.random.uniform((3,))  # global random state moved on: the resumed epochs must not depend on it
+    keras.random.uniform((3,))  # global random state moved on: the resumed epochs must not depend on it
     T.train_run(str(mosaic_dir), _outputs(broken), **run)
 
     a, b = pd.read_parquet(whole / "predictions.parquet"), pd.read_parquet(broken / "predictions.parquet")
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)  # bit for bit, on every backend (README, "Keras backends")
     ha, hb = pd.read_csv(whole / "history.csv"), pd.read_csv(broken / "history.csv")
-    pd.testing.assert_frame_equal(ha, hb)
+    pd.testing.assert_frame_equal(ha, hb, check_exact=True)
     assert not (broken / "ckpt").exists()
 
 
-def test_augmentation_draws_depend_only_on_their_seed():
+def test_a_seed_repeats_its_run_exactly(mosaic_dir, tmp_path):
+    """Same config and seed twice in one process: identical history (every loss and metric, every epoch) and
+    predictions, bit for bit, augmentation included; another seed differs."""
+    run = {**RUN, "training": {**RUN["training"], "epochs": 2, "augment": {"hflip": True, "rotation": 30}}}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        T.train_run(str(mosaic_dir), _outputs(tmp_path / name), **{**run, "seed": seed})
+    a, b, c = (pd.read_parquet(tmp_path / n / "predictions.parquet") for n in "abc")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a/history.csv"), pd.read_csv(tmp_path / "b/history.csv"),
+                                  check_exact=True)
+    assert not np.array_equal(a.filter(like="p_").to_numpy(), c.filter(like="p_").to_numpy())
+    assert pd.read_csv(tmp_path / "a/history.csv")["backend"].unique().tolist() == [BACKEND]
+
+
+def test_augmentation_draws_depend_only_on_their_seed_and_batch():
+    """Batch i's draws are a function of (seed, i): asked for out of order or twice, it is the same batch (Keras
+    asks for the first batches twice on TensorFlow); the global random state does not enter."""
     from labelbench.keras.data import make_dataset
 
     x = np.random.default_rng(0).integers(0, 256, (70, 16, 16, 3), dtype=np.uint8)
-    spec = {"hflip": True, "vflip": True, "rotation": 90, "shift": 0.1}
+    augment = T.augmenter({"hflip": True, "vflip": True, "rotation": 90, "shift": 0.1}, 0)
 
-    def draw(seed):
-        batches = make_dataset(x, np.zeros((70, 1), np.float32), 32, shuffle_seed=seed, augment=T.augmenter(spec, seed))
-        return np.concatenate([b[0].numpy() for b in batches])
+    def batches(seed):
+        return make_dataset(x, np.zeros((70, 1), np.float32), 32, shuffle_seed=seed, augment=augment,
+                            augment_seed=seed)
 
-    first = draw(5)
-    tf.random.uniform((3,))
-    assert np.array_equal(first, draw(5))
-    assert not np.array_equal(first, draw(6))
-    assert not np.array_equal(np.sort(first.ravel()), np.sort(x.astype(np.float32).ravel() / 255))  # really augmented
+    first = np.concatenate([b[0] for b in batches(5)])
+    keras.random.uniform((3,))
+    again = batches(5)
+    assert np.array_equal(again[2][0], first[64:]) and np.array_equal(again[0][0], first[:32])
+    assert np.array_equal(again[0][0], again[0][0])
+    assert not np.array_equal(first, np.concatenate([b[0] for b in batches(6)]))
+    unaugmented = np.concatenate([b[0] for b in make_dataset(x, None, 32, shuffle_seed=5)])
+    assert not np.array_equal(first, unaugmented)  # really augmented
+    assert first.dtype == np.float32 and 0 <= first.min() and first.max() <= 1
 
 
 def test_training_batches_have_one_shape_and_predictions_cover_every_image():
@@ -215,6 +248,9 @@ def test_training_batches_have_one_shape_and_predictions_cover_every_image():
     x = np.random.default_rng(1).integers(0, 256, (70, 8, 8, 3), dtype=np.uint8)
     batches = list(make_dataset(x, np.arange(70, dtype=np.float32)[:, None], 32, shuffle_seed=0, drop_remainder=True))
     assert [len(b[0]) for b in batches] == [32, 32]  # the 6 left over sit out this epoch
+    order = np.random.default_rng(0).permutation(70)  # the epoch's order: the one the tf.data pipeline drew
+    assert np.array_equal(np.concatenate([b[1][:, 0] for b in batches]), order[:64])
+    np.testing.assert_array_equal(batches[0][0], x[order[:32]].astype(np.float32) / np.float32(255))
     model = build_model("mlp", (8, 8, 3), 4, hidden=5)
     expected = model.predict(x.astype(np.float32) / 255, verbose=0)
     got = predict(model, x, 32)  # 2 full batches and 6 images padded to a third
@@ -223,10 +259,12 @@ def test_training_batches_have_one_shape_and_predictions_cover_every_image():
     np.testing.assert_allclose(predict(model, x[:5], 32), expected[:5], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.skipif(BACKEND == "torch", reason="Keras on torch runs the train step eagerly: nothing is traced")
 @pytest.mark.parametrize("prebuild", [False, True])
 def test_built_state_lets_the_train_step_trace_once(prebuild):
-    """Keras builds the optimizer and metric variables inside the first trace, and TensorFlow then traces the
-    step again without variable creation; ``build_state`` creates them first, so the step is traced once."""
+    """Keras on TensorFlow builds the optimizer and metric variables inside the first trace, and TensorFlow then
+    traces the step again without variable creation; ``build_state`` creates them first, so the step is traced
+    once. On JAX, Keras builds them before compiling anyway: one trace either way."""
     from labelbench.keras.data import make_dataset
     from labelbench.keras.metrics import TRAINING_METRICS
 
@@ -243,9 +281,9 @@ def test_built_state_lets_the_train_step_trace_once(prebuild):
         assert model.optimizer.built and len(model.optimizer.variables) > 1
     traces = []
     step = model.train_step
-    model.train_step = lambda batch: traces.append(1) or step(batch)  # runs in Python only while tracing
-    model.fit(data, epochs=2, verbose=0)
-    assert len(traces) == (1 if prebuild else 2)
+    model.train_step = lambda *args: traces.append(1) or step(*args)  # runs in Python only while tracing
+    model.fit(data, epochs=2, verbose=0, shuffle=False)
+    assert len(traces) == (1 if prebuild or BACKEND == "jax" else 2)
 
 
 def test_keras_is_imported_without_sklearn_and_matplotlib_which_stay_importable():
@@ -264,7 +302,7 @@ def nan_loss(monkeypatch):
     """A loss that is NaN from the first batch, to exercise the guard."""
 
     def factory():
-        return lambda y_true, y_pred: tf.reduce_sum(y_pred, -1) * np.float32(np.nan)
+        return lambda y_true, y_pred: ops.sum(y_pred, -1) * np.float32(np.nan)
 
     monkeypatch.setitem(LOSSES, "nan_loss", factory)
     return "nan_loss"
@@ -309,13 +347,19 @@ def test_the_epoch_benchmark_sizes_each_experiment_as_its_config_trains_it():
     assert bench.dataset_size(paper, "shapes_landmarks") == ((96, 96, 3), 20_000, 9)
 
     command = [sys.executable, str(root / "benchmarks" / "keras_epoch.py"), str(root / "configs" / "smoke.yaml"),
-               "masked", "--epochs", "2"]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=180)
+               "--experiments", "masked", "--epochs", "2", "--steps", "3", "--backends", BACKEND]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    rows = json.loads(out.stdout.strip().splitlines()[-1])["rows"]
+    assert [(r["experiment"], list(r["results"])) for r in rows] == [("masked", [BACKEND])]
+    result = rows[0]["results"][BACKEND]
+    assert "error" not in result, result
     smoke = yaml.safe_load((root / "configs" / "smoke.yaml").read_text())
     digits = smoke["datasets"][smoke["experiments"]["masked"]["dataset"]]
     side = digits.get("size", 28)
     n_train = round(1797 * (1 - digits.get("test_fraction", 0.25)))
-    assert result["input"] == [side, side, 1] and result["images_per_epoch"] == n_train
-    assert result["model"] == "mlp" and result["epoch_s"] > 0 and result["backend"] == "tensorflow"
+    batch = smoke["experiments"]["masked"]["training"]["batch_size"]
+    assert result["input"] == [side, side, 1] and result["steps_per_epoch"] == n_train // batch
+    assert (result["timed_steps"], result["extrapolated"]) == (3, True)  # 3 of 10 steps, and the table says so
+    assert "3 of 10 steps timed, epoch extrapolated" in out.stdout
+    assert result["model"] == "mlp" and result["epoch_s"] > 0 and result["backend"] == BACKEND

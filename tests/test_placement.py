@@ -13,9 +13,9 @@ import pytest
 import yaml
 from conftest import ROOT, run_snakemake
 
-from labelbench.config import training_device
+from labelbench.config import keras_backend, training_device
 from labelbench.report import training_placement
-from labelbench.scripting import THREAD_VARIABLES, prepare_training_env
+from labelbench.scripting import THREAD_VARIABLES, prepare_keras_env, prepare_training_env
 
 SMOKE = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
 EXPERIMENTS = tuple(SMOKE["experiments"])
@@ -92,6 +92,39 @@ def test_tensorflow_keeps_onednn_only_where_it_is_deterministic_and_does_not_cra
     assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") == onednn
 
 
+def test_an_experiment_backend_overrides_the_global_one():
+    cfg = {"backend": "jax", "experiments": {"mosaic": {"backend": None}, "landmark": {"backend": "torch"}}}
+    assert keras_backend(cfg, "mosaic") == "jax"
+    assert keras_backend(cfg, "landmark") == "torch"
+    assert keras_backend({"experiments": {"mosaic": {}}}, "mosaic") == "tensorflow"
+
+
+def test_a_jax_job_gets_its_backend_threads_cpu_and_compilation_cache_before_keras_loads(monkeypatch, tmp_path):
+    monkeypatch.delitem(sys.modules, "keras", raising=False)  # as in a fresh job: Keras not imported yet
+    for name in ("KERAS_BACKEND", "NPROC", "JAX_PLATFORMS", "JAX_COMPILATION_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    prepare_training_env("keras", {"name": "vgg13"}, "cpu", 2, "jax")
+    assert (os.environ["KERAS_BACKEND"], os.environ["NPROC"], os.environ["JAX_PLATFORMS"]) == ("jax", "2", "cpu")
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "labelbench" / "jax")
+    assert os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+
+
+def test_a_backend_other_than_the_one_keras_runs_on_is_refused(monkeypatch):
+    import keras
+
+    with pytest.raises(ValueError, match="backend must be one of tensorflow, jax, torch, got 'mxnet'"):
+        prepare_keras_env({}, "mxnet")
+    other = "jax" if keras.backend.backend() != "jax" else "torch"
+    with pytest.raises(RuntimeError, match=f"Keras was imported on backend '{keras.backend.backend()}' in this "
+                                           f"process before backend '{other}' was asked for"):
+        prepare_keras_env({}, other)
+    with pytest.raises(ValueError, match="backend 'jax' chooses Keras's backend; the torch framework has none"):
+        from labelbench.scripting import load_trainer
+
+        load_trainer("torch", {}, "cpu", 1, "jax")
+
+
 def test_a_device_or_thread_count_out_of_range_is_refused():
     with pytest.raises(ValueError, match="device must be cpu or gpu, got 'cuda'"):
         prepare_training_env("torch", {}, "cuda", 1)
@@ -143,16 +176,29 @@ def test_the_report_groups_the_runs_by_placement(tmp_path):
                                                        ("tagging", "gpu", "gpu: NVIDIA H200", 8),
                                                        ("mosaic", "cpu", "cpu", 2)]):
         path = tmp_path / f"{i}.json"
-        path.write_text(json.dumps({"experiment": exp, "device": device, "device_used": used, "threads": threads,
-                                    "inter_op_threads": min(2, threads), "seed": i}))
+        framework = "torch" if exp == "tagging" else "keras"  # a record from before backends: no "backend" key
+        path.write_text(json.dumps({"experiment": exp, "framework": framework, "device": device, "device_used": used,
+                                    "threads": threads, "inter_op_threads": min(2, threads), "seed": i}))
         runs.append(str(path))
     assert training_placement(runs) == [
-        {"experiment": "mosaic", "device": "cpu", "device_used": "cpu", "threads": 1, "inter_op_threads": 1, "runs": 2},
-        {"experiment": "mosaic", "device": "cpu", "device_used": "cpu", "threads": 2, "inter_op_threads": 2, "runs": 1},
-        {"experiment": "tagging", "device": "gpu", "device_used": "gpu: NVIDIA H200", "threads": 8,
-         "inter_op_threads": 2, "runs": 1},
+        {"experiment": "mosaic", "framework": "keras", "backend": "tensorflow", "device": "cpu", "device_used": "cpu",
+         "threads": 1, "inter_op_threads": 1, "runs": 2},
+        {"experiment": "mosaic", "framework": "keras", "backend": "tensorflow", "device": "cpu", "device_used": "cpu",
+         "threads": 2, "inter_op_threads": 2, "runs": 1},
+        {"experiment": "tagging", "framework": "torch", "backend": "torch", "device": "gpu",
+         "device_used": "gpu: NVIDIA H200", "threads": 8, "inter_op_threads": 2, "runs": 1},
     ]
     assert training_placement([]) == []
+
+
+def test_the_report_keeps_runs_on_different_backends_apart(tmp_path):
+    runs = []
+    for i, backend in enumerate(["jax", "jax", "tensorflow"]):
+        path = tmp_path / f"{i}.json"
+        path.write_text(json.dumps({"experiment": "mosaic", "framework": "keras", "backend": backend, "device": "cpu",
+                                    "device_used": "cpu", "threads": 1, "inter_op_threads": 1, "seed": i}))
+        runs.append(str(path))
+    assert [(r["backend"], r["runs"]) for r in training_placement(runs)] == [("jax", 2), ("tensorflow", 1)]
 
 
 @pytest.mark.slow
@@ -176,8 +222,9 @@ def test_the_numbers_do_not_depend_on_cores(smoke_run, tmp_path):
     mosaic = json.loads((tmp_path / "results/mosaic/bce/0/run.json").read_text())
     assert (mosaic["device"], mosaic["device_used"], mosaic["threads"]) == ("cpu", "cpu", 2)
     html = (smoke_run / "results/report/index.html").read_text()
-    assert "mosaic on cpu with 2 threads (2 inter-op), 6 runs" in html
-    assert "masked on cpu with 1 thread (1 inter-op), 2 runs" in html
+    assert "mosaic on cpu with 2 threads (2 inter-op), 6 runs, Keras on tensorflow" in html
+    assert "masked on cpu with 1 thread (1 inter-op), 2 runs, Keras on tensorflow" in html
+    assert "tagging on cpu with 1 thread (1 inter-op), 2 runs, PyTorch" in html
 
 
 @pytest.mark.slow

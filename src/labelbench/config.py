@@ -147,6 +147,9 @@ def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
     _dataset_ref(f"{key}.dataset", exp, spec["dataset"], datasets)
     check_frameworks({"experiments": {exp: spec}})
     framework = experiment.framework
+    if framework == "torch" and spec.get("backend"):
+        raise ConfigError(f"{key}.backend: {spec['backend']!r}; backend chooses Keras's backend, and {exp} is "
+                          "trained with PyTorch directly (framework torch): remove the key")
     model = dict(spec["model"])
     name = model.pop("name")
     accepted = R.model_arguments(framework, name)
@@ -299,3 +302,9 @@ def check_claims(config: dict) -> None:
 def training_device(config: dict, experiment: str) -> str:
     """Where ``experiment``'s training runs: its own ``device``, else the config's top-level one (cpu or gpu)."""
     return config["experiments"][experiment].get("device") or config.get("device", "cpu")
+
+
+def keras_backend(config: dict, experiment: str) -> str:
+    """Keras's backend for ``experiment``'s jobs: its own ``backend``, else the config's top-level one (default
+    tensorflow)."""
+    return config["experiments"][experiment].get("backend") or config.get("backend", "tensorflow")

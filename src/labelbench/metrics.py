@@ -256,7 +256,8 @@ def evaluate_predictions(predictions: pd.DataFrame, threshold: float = 0.5,
                          history: pd.DataFrame | None = None) -> pd.DataFrame:
     """The long metrics table (experiment, variant, seed, split, metric, value) of one run: its experiment's
     metrics per split (labelbench.experiments), the share of skipped images and divergence where recorded, and
-    with the run's ``history`` its last epoch's training loss (``final_loss``, split ``train``)."""
+    with the run's ``history`` its last epoch's training loss (``final_loss``, split ``train``) and, where the
+    history records it, the ``backend`` that computed the run as a last column."""
     from labelbench.experiments import get_experiment
 
     experiment, variant, seed = run_identity(predictions)
@@ -276,6 +277,8 @@ def evaluate_predictions(predictions: pd.DataFrame, threshold: float = 0.5,
     table.insert(0, "experiment", experiment)
     table.insert(1, "variant", variant)
     table.insert(2, "seed", seed)
+    if history is not None and "backend" in history and len(history):
+        table["backend"] = str(history["backend"].iloc[-1])
     return table
 
 

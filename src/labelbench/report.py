@@ -27,7 +27,7 @@ from labelbench import stats
 from labelbench.claims import INTERVAL, read_claims
 from labelbench.experiments import get_experiment
 
-PACKAGES = ["labelbench", "snakemake", "tensorflow", "keras", "torch", "torchvision", "numpy", "pandas",
+PACKAGES = ["labelbench", "snakemake", "tensorflow", "keras", "jax", "torch", "torchvision", "numpy", "pandas",
             "scikit-learn", "scipy", "statsmodels", "seaborn", "grad-cam", "torchmetrics"]
 #: the rule of each kind of claim, as the report and README state it
 DECISION_RULES = {
@@ -133,11 +133,18 @@ def claim_rows(claims: pd.DataFrame, config: dict) -> list[dict]:
 
 
 def training_placement(runs: list[str]) -> list[dict]:
-    """One row per experiment and placement seen in the runs' ``run.json``: device asked for, device used,
-    threads, and how many runs."""
-    records = pd.DataFrame([json.loads(Path(p).read_text()) for p in runs],
-                           columns=["experiment", "device", "device_used", "threads", "inter_op_threads"])
-    key = ["experiment", "device", "device_used", "threads", "inter_op_threads"]
+    """One row per experiment and placement seen in the runs' ``run.json``: framework, the library that computed
+    (Keras's backend, or torch for the PyTorch experiment; a record from before backends were recorded counts as
+    its framework's default), device asked for, device used, threads, and how many runs."""
+    key = ["experiment", "framework", "backend", "device", "device_used", "threads", "inter_op_threads"]
+    rows = []
+    for path in runs:
+        record = json.loads(Path(path).read_text())
+        framework = record.get("framework") or "keras"
+        default = "torch" if framework == "torch" else "tensorflow"
+        rows.append({**{k: record.get(k) for k in key}, "framework": framework,
+                     "backend": record.get("backend") or default})
+    records = pd.DataFrame(rows, columns=key)
     return records.groupby(key, sort=True).size().reset_index(name="runs").to_dict("records")
 
 

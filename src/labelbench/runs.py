@@ -27,6 +27,9 @@ class Placement:
     device_used: str  #: what the framework computed on: ``cpu``, or ``gpu: <name>``
     threads: int  #: intra-op threads of the framework (and BLAS/OpenMP), from the config
     inter_op_threads: int
+    #: the library that computed the run: Keras's backend (``tensorflow``, ``jax`` or ``torch``) for the Keras
+    #: experiments, ``torch`` for the PyTorch one
+    backend: str = "tensorflow"
 
     @property
     def kind(self) -> str:
@@ -35,8 +38,8 @@ class Placement:
 
 
 def add_placement_columns(history, placement: Placement):
-    """The history table with the ``device`` and ``threads`` columns of the run appended."""
-    return history.assign(device=placement.kind, threads=placement.threads)
+    """The history table with the ``device``, ``threads`` and ``backend`` columns of the run appended."""
+    return history.assign(device=placement.kind, threads=placement.threads, backend=placement.backend)
 
 
 def write_run_record(path: str | None, *, experiment: str, variant: str, seed: int, framework: str,

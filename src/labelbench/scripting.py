@@ -48,7 +48,7 @@ SEPARABLE_MODELS = ("mini_xception", "xception")
 
 
 def prepare_tensorflow_env(model_spec: dict, device: str = "gpu", threads: int = 1) -> None:
-    """Environment a Keras job needs before TensorFlow is imported.
+    """Environment a Keras job on TensorFlow needs before TensorFlow is imported.
 
     TensorFlow's own kernels instead of oneDNN's for separable-convolution models (:data:`SEPARABLE_MODELS`) and
     for CPU training with more than one thread: oneDNN (not in its deterministic mode, which TensorFlow does not
@@ -59,6 +59,51 @@ def prepare_tensorflow_env(model_spec: dict, device: str = "gpu", threads: int =
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
+#: the Keras 3 backends a Keras experiment can run on (``backend`` in the config)
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def prepare_keras_env(model_spec: dict, backend: str = "tensorflow", device: str = "gpu", threads: int = 1) -> None:
+    """Environment a Keras job needs before Keras is imported: ``KERAS_BACKEND`` (the config's choice, over
+    whatever the caller's environment said), and on TensorFlow its oneDNN switch (:func:`prepare_tensorflow_env`).
+
+    A process holds one backend: where Keras is imported already on another one, this refuses rather than let
+    the job run on a backend its config did not choose.
+    """
+    if backend not in KERAS_BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(KERAS_BACKENDS)}, got {backend!r}")
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.backend.backend() != backend:
+        raise RuntimeError(f"Keras was imported on backend {keras.backend.backend()!r} in this process before "
+                           f"backend {backend!r} was asked for; a process can hold one Keras backend")
+    os.environ["KERAS_BACKEND"] = backend
+    if backend == "tensorflow":
+        prepare_tensorflow_env(model_spec, device, threads)
+    elif backend == "jax":
+        prepare_jax_env()
+
+
+def jax_cache_dir() -> str:
+    """Where JAX jobs keep XLA's compiled programs: ``$JAX_COMPILATION_CACHE_DIR`` when set, else
+    ``labelbench/jax`` in the user's cache folder (``$XDG_CACHE_HOME``, default ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.environ.get("JAX_COMPILATION_CACHE_DIR") or os.path.join(base, "labelbench", "jax")
+
+
+def prepare_jax_env() -> None:
+    """JAX's persistent compilation cache, for every compiled program however small.
+
+    JAX compiles each operation it runs eagerly (building a model: every weight initialiser) for each new shape,
+    and each process starts with none compiled: building the VGG-13 of the smoke config took 17 s, its first
+    forward pass 4.5 s (2 busy cores); with the cache filled by an earlier job, 1.2 and 1.5 s. A compiled program
+    is the same bytes whether compiled or read back, so the cache changes no result. JAX skips an entry it cannot
+    read (a job killed while writing one) and compiles again.
+    """
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", jax_cache_dir())
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+
+
 #: the variables through which OpenMP and the BLAS libraries take their thread count. Snakemake sets them to a
 #: job's scheduled threads, which it lowers to --cores when that is smaller; a training job sets them back to its
 #: configured count, so that its numbers never follow --cores.
@@ -66,11 +111,16 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def prepare_training_env(framework: str, model_spec: dict, device: str, threads: int) -> None:
+def prepare_training_env(framework: str, model_spec: dict, device: str, threads: int,
+                         backend: str = "tensorflow") -> None:
     """Environment a training (or step-timing) job needs before its framework is imported.
 
-    ``device`` cpu hides every GPU (``CUDA_VISIBLE_DEVICES`` empty), so that a CPU run on a machine with a GPU
-    computes on the CPU, as the config says; ``threads`` goes to every thread variable (:data:`THREAD_VARIABLES`).
+    ``device`` cpu hides every GPU (``CUDA_VISIBLE_DEVICES`` empty; on JAX also ``JAX_PLATFORMS=cpu``, so that it
+    does not look for a GPU plugin), so that a CPU run on a machine with a GPU computes on the CPU, as the config
+    says; ``threads`` goes to every thread variable (:data:`THREAD_VARIABLES`) and, on JAX, to ``NPROC``, the
+    size XLA's CPU client gives its thread pool (JAX has no other setting for it; measured: ``NPROC=1`` made a
+    matrix product's CPU time equal its wall time, ``XLA_FLAGS``' ``intra_op_parallelism_threads=1`` did not).
+    ``backend``: Keras's backend, for ``framework`` keras (:func:`prepare_keras_env`).
     """
     if device not in ("cpu", "gpu"):
         raise ValueError(f"device must be cpu or gpu, got {device!r}")
@@ -81,15 +131,23 @@ def prepare_training_env(framework: str, model_spec: dict, device: str, threads:
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     if framework == "keras":
-        prepare_tensorflow_env(model_spec, device, threads)
+        prepare_keras_env(model_spec, backend, device, threads)
+        if backend == "jax":
+            os.environ["NPROC"] = str(threads)
+            if device == "cpu":
+                os.environ["JAX_PLATFORMS"] = "cpu"
 
 
-def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1):
+def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1,
+                 backend: str | None = None):
     """``train_run`` of ``framework`` (keras or torch), after setting what its framework needs before import:
-    GPUs hidden when ``device`` is cpu, thread variables set to ``threads`` (:func:`prepare_training_env`)."""
+    GPUs hidden when ``device`` is cpu, thread variables set to ``threads``, and for keras ``KERAS_BACKEND`` set to
+    ``backend`` (default tensorflow; :func:`prepare_training_env`)."""
     if framework not in ("keras", "torch"):
         raise ValueError(f"framework must be keras or torch, got {framework!r}")
-    prepare_training_env(framework, model_spec, device, threads)
+    if framework == "torch" and backend not in (None, "torch"):
+        raise ValueError(f"backend {backend!r} chooses Keras's backend; the torch framework has none")
+    prepare_training_env(framework, model_spec, device, threads, backend or "tensorflow")
     if framework == "keras":
         from labelbench.keras.train import train_run
     else:

@@ -4,7 +4,9 @@ from labelbench.scripting import load_trainer, redirect_logs
 redirect_logs(snakemake.log[0])  # before the framework's import, so its start-up chatter goes to the log too
 
 run = snakemake.params.run  # device and threads come from the config, never from snakemake.threads (see README)
-train_run = load_trainer(snakemake.params.framework, run["model_spec"], run["device"], run["threads"])
+# the Keras backend (keras runs only) too: each is set before the framework's import
+train_run = load_trainer(snakemake.params.framework, run["model_spec"], run["device"], run["threads"],
+                         run.get("backend"))
 train_run(
     dataset_dir=snakemake.input.dataset.rsplit("/", 1)[0],
     outputs=RunOutputs(

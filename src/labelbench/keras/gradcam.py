@@ -1,12 +1,14 @@
-"""Grad-CAM for Keras 3 functional models, and the numbers that replace looking at heatmaps by eye.
+"""Grad-CAM for Keras 3 functional models on any backend, and the numbers that replace looking at heatmaps by eye.
 
 Grad-CAM (Selvaraju et al. 2017): for a layer's activations A (H×W×C) and a class score y_c (the logit, before
 the softmax), weights α_c = mean over H×W of ∂y_c/∂A, map = ReLU(Σ_c α_c A_c), upsampled to the image and
 scaled to [0, 1]. Written here rather than taken from a library: pytorch-grad-cam is PyTorch-only, and the
-Keras example is a recipe, not a package; it is a dozen lines on ``tf.GradientTape``. The tape gives the
-layer's activations and gradients; how they combine into a map (Grad-CAM, Grad-CAM++, HiResCAM) is
-:func:`labelbench.cam_methods.combine`, framework-free and tested against pytorch-grad-cam. With faithfulness on,
-each localisation row's map is also scored by :mod:`labelbench.cam_faithfulness` (ROAD, deletion/insertion).
+Keras example is a recipe for TensorFlow, not a package. The gradient comes from the backend Keras runs on
+(``tf.GradientTape``, ``jax.grad`` or ``torch.autograd``: :func:`labelbench.keras.grad.gradients`); how the
+layer's activations and gradients combine into a map (Grad-CAM, Grad-CAM++, HiResCAM) is
+:func:`labelbench.cam_methods.combine`, framework-free and tested against pytorch-grad-cam; so every backend gives
+the same N×H×W maps (tests/test_backends.py compares them). With faithfulness on, each localisation row's map is
+also scored by :mod:`labelbench.cam_faithfulness` (ROAD, deletion/insertion).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
+from keras import ops
 
 from labelbench.cam_faithfulness import faithfulness_many
 from labelbench.cam_methods import combine
 from labelbench.cam_scores import agreement, localisation
+from labelbench.keras.grad import gradients, to_numpy
 
 
 def _score_layer(model):
@@ -28,23 +31,34 @@ def _score_layer(model):
 
 
 def gradcam(model, images: np.ndarray, layer: str, classes: np.ndarray, method: str = "gradcam") -> np.ndarray:
-    """N×H×W maps in [0, 1] for ``images`` (N×H×W×C, uint8 or float in [0, 1]) and one class index per image, by
-    ``method`` (labelbench.cam_methods.KERAS_METHODS)."""
+    """N×H×W maps in [0, 1] (float32) for ``images`` (N×H×W×C, uint8 or float in [0, 1]) and one class index per
+    image, by ``method`` (labelbench.cam_methods.KERAS_METHODS).
+
+    The model is split at ``layer``: ``features`` computes its activations A from the image, ``head`` the scores
+    from the image and A (the image too, for any path that bypasses the layer, such as a residual shortcut),
+    so the scores are a function of A that every backend can differentiate.
+    """
     if layer not in {lyr.name for lyr in model.layers}:
         raise ValueError(f"layer {layer!r} is not in model {model.name}; layers: {[lyr.name for lyr in model.layers]}")
-    grad_model = keras.Model(model.inputs, [model.get_layer(layer).output, _score_layer(model)])
-    x = tf.convert_to_tensor(images, tf.float32)
+    acts_node = model.get_layer(layer).output
+    features = keras.Model(model.inputs, acts_node)
+    head = keras.Model([model.inputs[0], acts_node], _score_layer(model))
+    x = np.asarray(images, np.float32)
     if images.dtype == np.uint8:
-        x = x / 255.0
-    with tf.GradientTape() as tape:
-        acts, scores = grad_model(x, training=False)
-        tape.watch(acts)
-        chosen = tf.gather(scores, tf.convert_to_tensor(classes, tf.int32), axis=1, batch_dims=1)
-    grads = tape.gradient(chosen, acts)
-    raw = combine(method, acts.numpy().astype(np.float64), grads.numpy().astype(np.float64))
-    cam = tf.image.resize(raw.astype(np.float32)[..., None], images.shape[1:3], method="bilinear")[..., 0].numpy()
+        x = x / np.float32(255)
+    x = ops.convert_to_tensor(x)
+    picked = ops.convert_to_tensor(np.asarray(classes, np.int32).reshape(-1, 1))
+    acts = features(x, training=False)
+
+    def chosen_scores(a):
+        return ops.sum(ops.take_along_axis(head([x, a], training=False), picked, axis=1))
+
+    grads = gradients(chosen_scores, [acts])[0]
+    raw = combine(method, to_numpy(acts).astype(np.float64), to_numpy(grads).astype(np.float64))
+    cam = ops.convert_to_tensor(raw.astype(np.float32)[..., None])
+    cam = to_numpy(ops.image.resize(cam, images.shape[1:3], interpolation="bilinear"))[..., 0]
     peak = cam.reshape(len(cam), -1).max(1)[:, None, None]
-    return np.where(peak > 0, cam / np.where(peak > 0, peak, 1), 0.0)
+    return np.where(peak > 0, cam / np.where(peak > 0, peak, 1), 0.0).astype(np.float32)
 
 
 def randomised_copy(model):

@@ -11,38 +11,38 @@ import numpy as np
 
 
 def step_times(losses: list[str], size: int = 32, batch: int = 64, steps: int = 60, rounds: int = 5,
-               keypoints: int = 4, model_spec: dict | None = None, threads: int | None = None) -> dict:
+               keypoints: int = 4, model_spec: dict | None = None, threads: int | None = None,
+               device: str = "cpu") -> dict:
     """Median milliseconds per training step of each of ``losses`` (the first claimed slower, the second faster)
     and every round's seconds (``rounds_seconds``: the speed claim reads the per-round ratios); ``ratio`` is the
     first's median step time over the second's. The model is ``model_spec``'s (by name), on synthetic images of
-    ``size`` and targets [presence, x1, y1, …] with ``keypoints`` points. ``threads``: TensorFlow's intra-op
-    threads, as a training job of the config uses them (None: TF's choice)."""
+    ``size`` and targets [presence, x1, y1, …] with ``keypoints`` points. ``threads``: the backend's CPU threads,
+    as a training job of the config uses them (None: the backend's choice), set as the training job sets them
+    (:func:`labelbench.keras.train.configure`). Runs on whichever Keras backend is loaded (the rule sets the
+    experiment's)."""
     import keras
-    import tensorflow as tf
 
-    if threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
-        except RuntimeError:  # initialised already in this process: its pools stay
-            pass
+    from labelbench.keras.train import configure
 
+    placement = configure(0, threads, device) if threads else None
     from labelbench.keras.losses import get_loss
     from labelbench.keras.models import build_model
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     n_out = 2 * keypoints + 1
-    x = tf.constant(rng.random((batch, size, size, 3), np.float32))
+    x = keras.ops.convert_to_tensor(rng.random((batch, size, size, 3), np.float32))
     y = rng.random((batch, n_out)).astype(np.float32)
     y[:, 0] = rng.random(batch) < 0.67
-    y = tf.constant(y)
+    y = keras.ops.convert_to_tensor(y)
     spec = dict(model_spec or {"name": "landmark_cnn"})
     name = spec.pop("name")
     models = {}
     for loss in losses:
         model = build_model(name, (size, size, 3), n_out, **spec)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=get_loss(loss), jit_compile=False)
+        # as the training jobs compile (Keras's default): no XLA on TensorFlow's CPU, jit on JAX, eager on torch
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=get_loss(loss),
+                      jit_compile=False if keras.backend.backend() == "tensorflow" else "auto")
         model.train_on_batch(x, y)  # trace once, outside the clock
         models[loss] = model
     seconds = {loss: [] for loss in models}
@@ -63,5 +63,7 @@ def step_times(losses: list[str], size: int = 32, batch: int = 64, steps: int = 
         "size": size,
         "steps": steps,
         "rounds": rounds,
-        "device": "gpu" if tf.config.list_physical_devices("GPU") else "cpu",
+        "device": placement.kind if placement else "cpu",
+        "threads": placement.threads if placement else None,
+        "backend": keras.backend.backend(),
     }

@@ -1,8 +1,15 @@
-"""One training run (experiment × variant × seed) with Keras 3: seeded, checkpointed every epoch, resumable.
+"""One training run (experiment × variant × seed) with Keras 3: seeded, checkpointed every epoch, resumable, on
+any Keras backend (TensorFlow, JAX or PyTorch: ``KERAS_BACKEND``, set from the config before Keras is imported by
+:func:`labelbench.scripting.prepare_training_env`).
 
 The epoch loop is ours rather than one ``fit(epochs=n)`` call with ``BackupAndRestore`` so that each epoch's
 batch order depends only on (seed, epoch): a run killed after epoch k and resumed replays exactly the batches
 an uninterrupted run would have seen, and ends with the same weights.
+
+What repeats exactly on the CPU (tests/test_keras.py, run on every installed backend; README "Backends"): on
+each backend, two runs of one config give identical histories and predictions, and a run killed after an epoch
+and resumed gives the same as one never interrupted. Runs on different backends differ (other kernels, other
+random streams for initial weights and augmentation).
 """
 
 from __future__ import annotations
@@ -36,9 +43,25 @@ log = logging.getLogger("labelbench.train")
 
 
 def configure(seed: int, threads: int, device: str = "cpu") -> Placement:
-    """Seed Python, NumPy and TensorFlow, make TF ops deterministic, fix TF's thread pools to ``threads`` (from the
-    config, never from --cores: the count changes a run's numbers), hide the GPUs when ``device`` is cpu, and
-    say where the run computes."""
+    """Seed Python, NumPy and the backend, make the backend's ops deterministic where it has a switch for it, fix
+    its CPU threads to ``threads`` (from the config, never from --cores: the count changes a run's numbers), hide
+    the GPUs when ``device`` is cpu, and say where the run computes."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        placement = _configure_jax(threads, device)
+    elif backend == "torch":
+        placement = _configure_torch(threads, device)
+    else:
+        placement = _configure_tensorflow(threads, device)
+    keras.utils.set_random_seed(seed)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    return placement
+
+
+def _configure_tensorflow(threads: int, device: str) -> Placement:
     import tensorflow as tf
 
     inter_op = max(1, min(2, threads))
@@ -56,9 +79,52 @@ def configure(seed: int, threads: int, device: str = "cpu") -> Placement:
             tf.config.set_visible_devices([], "GPU")
         except RuntimeError:  # GPUs initialised already: the environment (CUDA_VISIBLE_DEVICES) had to hide them
             pass
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    return Placement(device, _device_used(tf, device), threads, inter_op)
+    return Placement(device, _device_used(tf, device), threads, inter_op, "tensorflow")
+
+
+def _configure_jax(threads: int, device: str) -> Placement:
+    """JAX takes its CPU threads from ``NPROC`` when its client starts (set by ``prepare_training_env``; it has no
+    inter-op pool of its own to size, recorded as 1); a GPU is hidden by ``JAX_PLATFORMS=cpu``. XLA's CPU kernels
+    are deterministic for a fixed thread count, so there is no switch to turn on."""
+    import os
+
+    import jax
+
+    if os.environ.get("NPROC") not in (None, str(threads)):
+        log.warning("JAX's CPU threads come from NPROC=%s, not the %d asked for (set before JAX starts)",
+                    os.environ["NPROC"], threads)
+        threads = int(os.environ["NPROC"])
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    if device == "cpu" or not gpus:
+        if device == "gpu":
+            log.warning("device gpu was asked for, but JAX %s sees no GPU (jax.devices() is %s): training on the "
+                        "CPU instead. For GPU support install jax[cuda12] or jax[cuda13], or set device: cpu",
+                        jax.__version__, jax.devices())
+        used = "cpu"
+    else:
+        used = f"gpu: {gpus[0].device_kind}"
+    return Placement(device, used, threads, 1, "jax")
+
+
+def _configure_torch(threads: int, device: str) -> Placement:
+    """torch's CPU pools (intra-op ``threads``, inter-op ``min(2, threads)``, as TensorFlow's), its deterministic
+    kernels, and the GPU when asked for and present (Keras's torch backend computes on CUDA whenever it sees it;
+    ``CUDA_VISIBLE_DEVICES`` hides it on cpu)."""
+    import torch
+
+    inter_op = max(1, min(2, threads))
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(inter_op)
+    except RuntimeError:  # only settable once, before any inter-op work (tests run many runs in one process)
+        inter_op = torch.get_num_interop_threads()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if device == "gpu" and not torch.cuda.is_available():
+        log.warning("device gpu was asked for, but PyTorch %s sees no GPU (torch.cuda.is_available() is False): "
+                    "training on the CPU instead. For GPU support install a CUDA build of PyTorch, or set "
+                    "device: cpu", torch.__version__)
+    used = f"gpu: {torch.cuda.get_device_name()}" if device == "gpu" and torch.cuda.is_available() else "cpu"
+    return Placement(device, used, threads, inter_op, "torch")
 
 
 def _device_used(tf, device: str) -> str:
@@ -76,6 +142,17 @@ def _device_used(tf, device: str) -> str:
 
 
 def _versions() -> dict[str, str]:
+    """Keras and the versions of the libraries its backend computes with."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        import jaxlib
+
+        return {"keras": keras.__version__, "jax": jax.__version__, "jaxlib": jaxlib.__version__}
+    if backend == "torch":
+        import torch
+
+        return {"keras": keras.__version__, "torch": torch.__version__}
     import tensorflow as tf
 
     return {"keras": keras.__version__, "tensorflow": tf.__version__}
@@ -109,12 +186,13 @@ def build_state(model, data) -> None:
 
     Keras 3 on TensorFlow defers that to the first trace of the train step when no distribution strategy is set,
     and a ``tf.function`` that creates variables is traced a second time: ~2 s of a job (measured on the mosaic
-    VGG, 2 cores). ``Trainer._symbolic_build`` is the step Keras itself runs first under a strategy; it is private,
-    so where a Keras lacks it this does nothing and the run only loses the saving.
+    VGG, 2 cores). ``Trainer._symbolic_build`` is the step Keras itself runs first under a strategy (and always on
+    JAX); it is private, so where a Keras lacks it this does nothing and the run only loses the saving. ``data``:
+    :class:`labelbench.keras.data.Batches` (its first batch gives the shapes) or a ``tf.data.Dataset``.
     """
     symbolic_build = getattr(model, "_symbolic_build", None)
     if symbolic_build is not None:
-        symbolic_build(data_batch=data.element_spec)
+        symbolic_build(data_batch=data.first_batch() if hasattr(data, "first_batch") else data.element_spec)
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
 
@@ -147,10 +225,13 @@ def _load_checkpoint(model, ckpt: Path) -> tuple[int, list[dict]]:
 
 def augmenter(spec: dict | None, seed: int):
     """Keras preprocessing layers (rotation, shifts, flips: the complementary source's ImageDataGenerator
-    settings) applied inside the tf.data pipeline, or None."""
+    settings) as a :class:`labelbench.keras.data.Augmenter`, applied to each training batch with draws seeded by
+    (epoch, batch), or None. ``seed`` only names the layers' own seeds, which the Augmenter does not use."""
     if not spec:
         return None
     from keras import layers
+
+    from labelbench.keras.data import Augmenter
 
     steps = []
     mode = "horizontal_and_vertical" if spec.get("vflip") and spec.get("hflip", True) else (
@@ -161,7 +242,50 @@ def augmenter(spec: dict | None, seed: int):
         steps.append(layers.RandomRotation(spec["rotation"] / 360.0, fill_mode="reflect", seed=seed + 1))
     if spec.get("shift"):
         steps.append(layers.RandomTranslation(spec["shift"], spec["shift"], fill_mode="reflect", seed=seed + 2))
-    return keras.Sequential(steps, name="augment") if steps else None
+    return Augmenter(steps) if steps else None
+
+
+class EpochScalars(keras.callbacks.Callback):
+    """Each epoch's losses and metrics as TensorBoard scalars, laid out as Keras's ``TensorBoard`` callback lays
+    them out (``train/`` and ``validation/``, tags ``epoch_<name>``), for the backends other than TensorFlow.
+
+    Keras's callback writes through ``tf.summary`` and so would load TensorFlow into a JAX or torch job
+    (TensorFlow beside torch crashes torch: DEVELOPERS.md); this writes with TensorBoard's own event-file writer,
+    with its TensorFlow-free switch (``tensorboard.compat.notf``, as ``labelbench.pytorch.train`` does).
+    """
+
+    def __init__(self, log_dir: str):
+        super().__init__()
+        import sys
+        import types
+
+        sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self.writers = {part: EventFileWriter(str(Path(log_dir) / part)) for part in ("train", "validation")}
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+
+        for key, value in (logs or {}).items():
+            part, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=f"epoch_{name}",
+                                                                           simple_value=float(value))])
+            self.writers[part].add_event(event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary))
+        for writer in self.writers.values():
+            writer.flush()
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
+def _tensorboard(log_dir: str):
+    if keras.backend.backend() == "tensorflow":
+        return keras.callbacks.TensorBoard(log_dir, write_graph=False)
+    return EpochScalars(log_dir)
 
 
 def train_run(
@@ -175,16 +299,25 @@ def train_run(
     variant_spec: dict,
     threads: int = 1,
     device: str = "cpu",
+    backend: str | None = None,
 ) -> dict:
     """Train one run and write the model, the per-epoch history and predictions for every split, and its
-    placement (device, threads) in ``run.json`` and as history columns.
+    placement (device, threads, Keras backend) in ``run.json`` and as history columns.
+
+    ``backend``: the Keras backend the config chose; the process must have imported Keras on it (the training
+    job sets ``KERAS_BACKEND`` first: :func:`labelbench.scripting.load_trainer`). None: whichever Keras runs on.
 
     A non-finite loss fails the job (:class:`TrainingDiverged`) unless ``variant_spec['on_nan']`` is
     ``record``: then training stops, the weights of the last finite epoch (or the untrained ones) are kept,
     and the history carries ``diverged = True``.
     """
+    if backend is not None and backend != keras.backend.backend():
+        raise RuntimeError(f"{experiment}/{variant}/seed {seed}: the config asks for Keras backend {backend!r}, but "
+                           f"Keras runs on {keras.backend.backend()!r} in this process (KERAS_BACKEND is read when "
+                           "Keras is first imported)")
     placement = configure(seed, threads, device)
-    log.info("%s/%s/seed %d on %s, %d threads", experiment, variant, seed, placement.device_used, placement.threads)
+    log.info("%s/%s/seed %d on %s, %d threads, Keras %s on %s", experiment, variant, seed, placement.device_used,
+             placement.threads, keras.__version__, placement.backend)
     from labelbench.keras.data import make_dataset, predict
     from labelbench.keras.losses import get_loss
     from labelbench.keras.metrics import TRAINING_METRICS
@@ -231,20 +364,20 @@ def train_run(
                           "to the dataset's entry, or select on loss")
     oracle_labels = val.targets() if set(recorded) & set(ORACLE) else None
     stop = Selection(driving, recorded, patience, ckpt, history)
-    callbacks = []
-    if outputs.tensorboard_dir:
-        callbacks.append(keras.callbacks.TensorBoard(outputs.tensorboard_dir, write_graph=False))
+    callbacks = [_tensorboard(outputs.tensorboard_dir)] if outputs.tensorboard_dir else []
     guard = NaNGuard()
     diverged_at = None
+    augment = augmenter(training.get("augment"), seed)
     for epoch in range(start, training["epochs"]):
         if stop.stopped:
             break
         epoch_seed = seed * 100_003 + epoch  # batch order and augmentation draws of this epoch alone
         data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=epoch_seed,
-                            weights=w_train, augment=augmenter(training.get("augment"), epoch_seed),
+                            weights=w_train, augment=augment, augment_seed=epoch_seed,
                             drop_remainder=len(train.images) > training["batch_size"])
+        # shuffle=False: the order is the epoch's own; Keras would otherwise shuffle a PyDataset's batches
         fit = model.fit(data, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
-                        callbacks=[guard, *callbacks], verbose=2)
+                        callbacks=[guard, *callbacks], verbose=2, shuffle=False)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
         if guard.where is not None or not all(math.isfinite(v) for v in row.values()):
             diverged_at = guard.where or (epoch + 1, 0)
@@ -257,6 +390,9 @@ def train_run(
         stop.update(model, row)
         _save_checkpoint(model, ckpt, epoch + 1, history)
 
+    for callback in callbacks:
+        if isinstance(callback, EpochScalars):
+            callback.close()
     run = f"{experiment}/{variant}/seed {seed}"
     if diverged_at is not None:
         message = f"{run}: the loss became non-finite at epoch {diverged_at[0]}, batch {diverged_at[1]}"

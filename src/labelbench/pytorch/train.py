@@ -58,7 +58,7 @@ def configure(seed: int, threads: int, deterministic: bool = True, device: str =
 def placement(device: str, used: torch.device) -> Placement:
     """What :func:`configure` set, as recorded in the run's history and run.json."""
     name = "cpu" if used.type == "cpu" else f"gpu: {torch.cuda.get_device_name(used)}"
-    return Placement(device, name, torch.get_num_threads(), torch.get_num_interop_threads())
+    return Placement(device, name, torch.get_num_threads(), torch.get_num_interop_threads(), "torch")
 
 
 def summary_writer(log_dir: str):
