@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from archives import Handler, make_mnist
 from conftest import ROOT, SNAKEMAKE, run_snakemake
-from test_downloads import _Handler, make_mnist
 
 from labelbench.datasets.download import md5sum
 from labelbench.datasets.store import load_dataset
@@ -111,7 +111,7 @@ def test_training_killed_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_
     assert history["epoch"].tolist() == list(range(1, 26))
 
 
-class _StallingHandler(_Handler):
+class _StallingHandler(Handler):
     """Serves half of a file and then hangs while ``server.stall`` is set (a transfer that never finishes)."""
 
     def do_GET(self):
