@@ -21,7 +21,7 @@ from labelbench import targets as T
 from labelbench.datasets.store import load_dataset
 from labelbench.errors import TrainingDiverged
 from labelbench.io import atomic_path, write_json, write_table
-from labelbench.runs import Placement, RunOutputs, add_placement_columns, write_run_record
+from labelbench.runs import Placement, RunOutputs, add_placement_columns, gpu_missing, write_run_record
 
 log = logging.getLogger("labelbench.train")
 
@@ -53,14 +53,16 @@ def configure(seed: int, threads: int, device: str = "cpu") -> Placement:
 
 
 def _device_used(tf, device: str) -> str:
+    """What the run computes on; a gpu run without a GPU stops here (:func:`labelbench.runs.gpu_missing`)."""
     gpus = tf.config.get_visible_devices("GPU")
     if device == "cpu":
         return "cpu"
     if not gpus:
-        log.warning("device gpu was asked for, but TensorFlow %s sees no GPU (tf.config.list_physical_devices('GPU')"
-                    " is empty; built with CUDA: %s): training on the CPU instead. For GPU support install "
-                    "tensorflow[and-cuda] (Linux, CUDA 12), or set device: cpu", tf.__version__,
-                    tf.test.is_built_with_cuda())
+        gpu_missing(f"TensorFlow {tf.__version__}",
+                    f"tf.config.list_physical_devices('GPU') is {tf.config.list_physical_devices('GPU')}, built with "
+                    f"CUDA: {tf.test.is_built_with_cuda()}",
+                    "install the CUDA build of TensorFlow: pip install -e '.[gpu]' (tensorflow[and-cuda], Linux "
+                    "with an NVIDIA driver for CUDA 12), or make run GPU=1")
         return "cpu"
     details = tf.config.experimental.get_device_details(gpus[0])
     return f"gpu: {details.get('device_name', gpus[0].name)}"
