@@ -5,6 +5,7 @@ from labelbench.config import check_references, training_device
 from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
 from labelbench.datasets.store import dataset_change
+from labelbench.registry_names import is_weights_file
 
 check_references(config)
 
@@ -172,6 +173,13 @@ def train_params(wildcards):
         "device": training_device(config, wildcards.experiment),
         "threads": spec["training"]["threads"],
     }
+
+
+def model_weights(wildcards):
+    """The local state-dict file named by `model.weights`, an input of the training job (a torchvision weights
+    name is fetched by the job itself)."""
+    weights = EXPERIMENTS[wildcards.experiment]["model"].get("weights")
+    return [weights] if is_weights_file(weights) else []
 
 
 def eval_params(wildcards):
