@@ -363,3 +363,21 @@ def test_training_runs_deterministic_kernels_unless_the_config_trades_them_for_s
     with pytest.raises(KeyboardInterrupt):
         T.train_run(str(scenes), _outputs(tmp_path), **run)
     assert seen == [(deterministic, not deterministic)]  # cuDNN times its kernels only when determinism is off
+
+
+def test_the_examples_figure_draws_what_a_small_test_split_holds(tmp_path):
+    """Fewer test images than the 12-image grid (a small NUS-WIDE subset): drawn, the rest of the grid blank."""
+    from labelbench.figures.experiments import tagging_examples
+
+    rng = np.random.default_rng(0)
+    names = [f"{i}.jpg" for i in range(5)]
+    for name in names:
+        Image.fromarray(rng.integers(0, 255, (20, 24, 3), np.uint8)).save(tmp_path / name)
+    preds = pd.DataFrame({"split": "test", "sample": range(5), "image_name": names,
+                          **{f"tag_{t}": rng.integers(0, 2, 5) for t in LABELS},
+                          **{f"p_{t}": rng.random(5) for t in LABELS}})
+    run = tmp_path / "tagging/bce/0"
+    run.mkdir(parents=True)
+    preds.to_parquet(run / "predictions.parquet")
+    fig = tagging_examples([str(run / "predictions.parquet")], str(tmp_path))
+    assert sum(bool(ax.images) for ax in fig.axes) == 5 and len(fig.axes) == 8
