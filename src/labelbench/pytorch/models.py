@@ -10,6 +10,7 @@ after loading, as with a weights name), loaded with ``weights_only`` (no code ru
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -17,6 +18,8 @@ from torch import nn
 
 from labelbench.errors import ConfigError
 from labelbench.registry_names import is_weights_file
+
+log = logging.getLogger("labelbench.tagging")
 
 
 class SmallCNN(nn.Module):
@@ -99,6 +102,7 @@ def load_weights_file(model: nn.Module, name: str, path: str | Path) -> None:
     if problems:
         raise ConfigError(f"{where} does not fit {name}: {'; '.join(problems)} (expected the state dict of "
                           f"torchvision's {name}, its ImageNet head included)")
+    log.info("weights of %s loaded from %s (%d tensors, every key and shape checked)", name, path, len(state))
 
 
 def build_model(name: str, n_outputs: int, weights: str | None = None, dropout: float = 0.2, **kwargs) -> nn.Module:
