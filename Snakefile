@@ -26,7 +26,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/keras.smk"
 include: "rules/torch.smk"
-include: "rules/complementary.smk"
+include: "rules/gradcam.smk"
 include: "rules/report.smk"
 include: "rules/evaluate.smk"
 

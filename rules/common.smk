@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from labelbench.config import check_references, training_device
+from labelbench.experiments import get_experiment
 from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
 from labelbench.datasets.store import dataset_change
@@ -14,8 +15,29 @@ RESULTS = config["results"]
 SOFTWARE = "../workflow/envs/labelbench.yaml"
 DATASETS = config["datasets"]
 EXPERIMENTS = config["experiments"]
-KERAS_EXPERIMENTS = [e for e, s in EXPERIMENTS.items() if s["framework"] == "keras"]
-TORCH_EXPERIMENTS = [e for e, s in EXPERIMENTS.items() if s["framework"] == "torch"]
+KERAS_EXPERIMENTS = [e for e in EXPERIMENTS if get_experiment(e).framework == "keras"]
+TORCH_EXPERIMENTS = [e for e in EXPERIMENTS if get_experiment(e).framework == "torch"]
+
+
+def experiments_with(**declared):
+    """Wildcard pattern of the config's experiments whose declarations have these values (rules that only some
+    experiments have: Grad-CAM studies, tables, timings)."""
+    names = [
+        e
+        for e in EXPERIMENTS
+        if all(getattr(get_experiment(e), k) == v for k, v in declared.items())
+    ]
+    return "|".join(names) or "no_such_experiment"
+
+
+def experiments_with_table(table):
+    names = [e for e in EXPERIMENTS if table in get_experiment(e).tables]
+    return "|".join(names) or "no_such_experiment"
+
+
+def experiments_timed():
+    names = [e for e in EXPERIMENTS if speed_claim(e)]
+    return "|".join(names) or "no_such_experiment"
 
 
 wildcard_constraints:
@@ -52,7 +74,7 @@ def dataset_check(wildcards):
 
 
 def dataset_inputs(wildcards):
-    """Upstream files (downloaded or under the user's `path:`), or the tile dataset of a mosaic."""
+    """Upstream files (downloaded or under the user's `path:`), or the dataset a derived one is built from."""
     spec = DATASETS[wildcards.dataset]
     source = spec["source"]
     if source in DERIVED_SOURCES:
@@ -119,7 +141,7 @@ def experiment_predictions(wildcards):
 
 def model_file(experiment):
     return (
-        "model.pt" if EXPERIMENTS[experiment]["framework"] == "torch" else "model.keras"
+        "model.pt" if get_experiment(experiment).framework == "torch" else "model.keras"
     )
 
 
@@ -131,26 +153,48 @@ def experiment_models(wildcards):
 
 
 def gradcam_pair(wildcards):
-    """Ordinary and compared complementary model of the first seed both ran, for the Grad-CAM grids."""
-    spec = EXPERIMENTS[wildcards.experiment]
-    other = spec["gradcam"].get("compare", "pc_sigmoid")
+    """Reference and compared model of the first seed both ran, for the Grad-CAM grids."""
     exp = wildcards.experiment
+    gradcam = EXPERIMENTS[exp]["gradcam"]
+    pair = (gradcam["reference"], gradcam["compare"])
     seed = next(
-        s for s in variant_seeds(exp, "ordinary") if s in variant_seeds(exp, other)
+        s for s in variant_seeds(exp, pair[0]) if s in variant_seeds(exp, pair[1])
     )
+    return {
+        role: f"{RESULTS}/{exp}/{v}/{seed}/model.keras"
+        for role, v in zip(("reference", "other"), pair)
+    }
+
+
+def gradcam_pair_names(wildcards):
+    gradcam = EXPERIMENTS[wildcards.experiment]["gradcam"]
+    return {"reference": gradcam["reference"], "other": gradcam["compare"]}
+
+
+def gradcam_study_runs(wildcards):
+    """(variant, seed) of every run trained on the experiment's own dataset, in the order of its models."""
+    spec = EXPERIMENTS[wildcards.experiment]
     return [
-        f"{RESULTS}/{wildcards.experiment}/{v}/{seed}/model.keras"
-        for v in ("ordinary", other)
+        {"variant": v, "seed": s}
+        for v, vs in spec["variants"].items()
+        if not vs.get("dataset")
+        for s in variant_seeds(wildcards.experiment, v)
     ]
 
 
 def gradcam_study_models(wildcards):
     """Every seed's model of the variants trained on the experiment's own dataset."""
-    spec = EXPERIMENTS[wildcards.experiment]
     return [
-        f"{RESULTS}/{wildcards.experiment}/{v}/{s}/model.keras"
-        for v, vs in spec["variants"].items()
-        if not vs.get("dataset")
+        f"{RESULTS}/{wildcards.experiment}/{r['variant']}/{r['seed']}/model.keras"
+        for r in gradcam_study_runs(wildcards)
+    ]
+
+
+def experiment_runs(wildcards):
+    """(variant, seed) of every run of the experiment, in the order of run_dirs."""
+    return [
+        {"variant": v, "seed": s}
+        for v in EXPERIMENTS[wildcards.experiment]["variants"]
         for s in variant_seeds(wildcards.experiment, v)
     ]
 
@@ -183,13 +227,7 @@ def model_weights(wildcards):
 
 
 def eval_params(wildcards):
-    spec = EXPERIMENTS[wildcards.experiment]
-    return {
-        "experiment": wildcards.experiment,
-        "variant": wildcards.variant,
-        "seed": int(wildcards.seed),
-        "threshold": spec["threshold"],
-    }
+    return {"threshold": EXPERIMENTS[wildcards.experiment]["threshold"]}
 
 
 def train_threads(wildcards):
@@ -198,7 +236,7 @@ def train_threads(wildcards):
 
 
 def speed_claim(experiment):
-    """The experiment's first speed claim (its steps and rounds set the measurement), or None."""
+    """The experiment's first speed claim (what it times, its steps and rounds), or None."""
     return next(
         (c for c in experiment_claims(experiment) if c["kind"] == "speed"), None
     )
@@ -216,33 +254,25 @@ def train_gpus(wildcards):
     return gpus(wildcards.experiment)
 
 
-def landmark_speed_threads(wildcards):
-    return EXPERIMENTS["landmark"]["training"]["threads"]
+def speed_threads(wildcards):
+    return EXPERIMENTS[wildcards.experiment]["training"]["threads"]
 
 
-def landmark_speed_gpus(wildcards):
-    return gpus("landmark")
-
-
-def landmark_speed_settings(wildcards):
-    """The landmark runs' own model, input size, batch, device and threads."""
-    spec = EXPERIMENTS["landmark"]
-    size = DATASETS[spec["dataset"]].get("size", 32)
-    batch = spec["training"]["batch_size"]
-    claim = speed_claim("landmark") or {}
+def speed_settings(wildcards):
+    """The experiment's own model, input size, batch, device and threads, and the claim's steps and rounds."""
+    exp = wildcards.experiment
+    spec = EXPERIMENTS[exp]
+    claim = speed_claim(exp)
     return dict(
-        size=size,
-        batch=batch,
+        size=DATASETS[spec["dataset"]].get("size", 32),
+        batch=spec["training"]["batch_size"],
         steps=claim.get("steps", 40),
         rounds=claim.get("rounds", 12),
+        losses=[claim["slower"], claim["faster"]],
         model_spec=spec["model"],
-        device=training_device(config, "landmark"),
+        device=training_device(config, exp),
         threads=spec["training"]["threads"],
     )
-
-
-def speed_files():
-    return [f"{RESULTS}/landmark/speed.json"] if "landmark" in EXPERIMENTS else []
 
 
 def experiment_claims(experiment):
@@ -279,45 +309,76 @@ def claims_files():
 
 
 def experiment_figures(experiment):
-    kinds = {
-        "mosaic": ["curves", "metrics", "examples"],
-        "masked": ["curves", "metrics", "confusion", "class_counts"],
-        "landmark": ["curves", "metrics", "examples", "kp_error"],
-        "tagging": ["curves", "metrics", "tag_frequency", "examples", "per_tag_f1"],
-        "complementary": ["curves", "metrics", "confusion"],
-    }.get(experiment, ["curves", "metrics"])
-    if experiment == "complementary":
-        kinds += [
-            f"gradcam_{d}_{w}"
-            for d in EXPERIMENTS[experiment]["gradcam"]["layers"]
-            for w in ("correct", "misclassified")
-        ]
-    if experiment == "tagging":
-        kinds += [
-            f"gradcam_{i}" for i in range(EXPERIMENTS[experiment]["gradcam"]["images"])
-        ]
+    """Every figure of the experiment: those drawn from its tables, then its Grad-CAM figures."""
+    exp, spec = get_experiment(experiment), EXPERIMENTS[experiment]
+    kinds = exp.figure_kinds(spec) + exp.gradcam_figures(spec)
     return [f"{RESULTS}/{experiment}/figures/{k}.png" for k in kinds]
 
 
+def table_figure_kinds():
+    """Figure kinds drawn from the stored tables, over every experiment of the config (the rule's constraint)."""
+    kinds = {
+        k for e in EXPERIMENTS for k in get_experiment(e).figure_kinds(EXPERIMENTS[e])
+    }
+    return "|".join(sorted(kinds)) or "no_such_figure"
+
+
 def experiment_tables(experiment):
-    """Tables beyond summary.csv."""
-    if experiment == "tagging":
-        return [
-            f"{RESULTS}/{experiment}/{t}.csv"
-            for t in ("per_tag", "gradcam_localisation")
-        ]
-    if experiment == "complementary":
-        return [f"{RESULTS}/{experiment}/gradcam_metrics.csv"]
-    return []
+    """Tables beyond summary.csv, each made by the rule of its name."""
+    return [
+        f"{RESULTS}/{experiment}/{t}.csv" for t in get_experiment(experiment).tables
+    ]
 
 
-def report_figures():
-    figs = [f for name in DATASETS for f in dataset_figures(name)]
-    return figs + [f for exp in EXPERIMENTS for f in experiment_figures(exp)]
+def report_inputs(wildcards):
+    """Everything the report reads, named by what it is and grouped by experiment (the script never sorts paths)."""
+    inputs = {
+        "datasets": [sidecar(d) for d in DATASETS],
+        "dataset_figures": [f for d in DATASETS for f in dataset_figures(d)],
+        "runs": run_records(),
+        "benchmarks": [path for _, path in benchmark_files()],
+    }
+    for exp in EXPERIMENTS:
+        inputs[f"summary_{exp}"] = f"{RESULTS}/{exp}/summary.csv"
+        inputs[f"claims_{exp}"] = f"{RESULTS}/{exp}/claims.csv"
+        inputs[f"notebook_{exp}"] = f"{RESULTS}/notebooks/{exp}.html"
+        inputs[f"figures_{exp}"] = experiment_figures(exp)
+        inputs[f"tables_{exp}"] = experiment_tables(exp)
+    return inputs
 
 
-def report_tables():
-    return [t for exp in EXPERIMENTS for t in experiment_tables(exp)]
+def dataset_figure_names():
+    """Captions of the dataset figures, in report_inputs' order."""
+    return [f"{d}: {kind}" for d in DATASETS for kind in ("samples", "labels")]
+
+
+def benchmark_files():
+    """(job, benchmark file) of every job whose time and memory the report lists: dataset builds and training."""
+    jobs = [(f"data/{d}", f"{RESULTS}/benchmarks/data/{d}.tsv") for d in DATASETS]
+    for exp in EXPERIMENTS:
+        for v in EXPERIMENTS[exp]["variants"]:
+            for s in variant_seeds(exp, v):
+                jobs.append(
+                    (
+                        f"train/{exp}/{v}/{s}",
+                        f"{RESULTS}/benchmarks/train/{exp}/{v}/{s}.tsv",
+                    )
+                )
+    return jobs
+
+
+def notebook_paths(wildcards, input):
+    """The notebook's tables, by name (the template reads these, never a folder)."""
+    table_names = get_experiment(wildcards.experiment).tables
+    return {
+        "summary": str(Path(input.summary).resolve()),
+        "metrics": str(Path(input.metrics).resolve()),
+        "claims": str(Path(input.claims).resolve()),
+        "histories": [str(Path(p).resolve()) for p in input.histories],
+        "tables": {
+            name: str(Path(t).resolve()) for name, t in zip(table_names, input.tables)
+        },
+    }
 
 
 def all_targets():

@@ -52,7 +52,7 @@ rule experiment_figure:
     log:
         f"{RESULTS}/logs/figures/{{experiment}}/{{figure}}.log",
     wildcard_constraints:
-        figure="curves|metrics|examples|confusion|class_counts|kp_error|tag_frequency|per_tag_f1",
+        figure=table_figure_kinds(),
     conda:
         SOFTWARE
     params:

@@ -1,4 +1,4 @@
-# Training of the Keras experiments (mosaic, masked, complementary, landmark): one job per variant and seed.
+# Training of the Keras experiments: one job per variant and seed.
 
 
 rule train_keras:
@@ -29,21 +29,23 @@ rule train_keras:
         "../workflow/scripts/train.py"
 
 
-# The landmark source's speed claim, measured on this machine for the report (labelbench.keras.speed).
-rule landmark_speed:
+# A speed claim's step times, measured on this machine with the experiment's own model (labelbench.keras.speed).
+rule step_timing:
     output:
-        f"{RESULTS}/landmark/speed.json",
+        f"{RESULTS}/{{experiment}}/speed.json",
     log:
-        f"{RESULTS}/logs/landmark_speed.log",
+        f"{RESULTS}/logs/step_timing/{{experiment}}.log",
+    wildcard_constraints:
+        experiment=experiments_timed(),
     conda:
         SOFTWARE
-    threads: landmark_speed_threads
+    threads: speed_threads
     resources:
-        gpu=landmark_speed_gpus,
+        gpu=train_gpus,
     params:
-        settings=landmark_speed_settings,
+        settings=speed_settings,
     script:
-        "../workflow/scripts/landmark_speed.py"
+        "../workflow/scripts/step_timing.py"
 
 
 # The sources' worked examples recomputed by our loss code, for the exact claims (labelbench.keras.worked_examples).

@@ -1,15 +1,9 @@
-# The final report: one self-contained HTML file and the claims table.
+# The final report: one self-contained HTML file and the claims table. It reads only what it declares here.
 
 
 rule report:
     input:
-        summaries=[f"{RESULTS}/{e}/summary.csv" for e in EXPERIMENTS],
-        claims=claims_files(),
-        figures=report_figures(),
-        tables=report_tables(),
-        datasets=[sidecar(d) for d in DATASETS],
-        notebooks=[f"{RESULTS}/notebooks/{e}.html" for e in EXPERIMENTS],
-        runs=run_records(),
+        unpack(report_inputs),
     output:
         html=f"{RESULTS}/report/index.html",
         claims=report(
@@ -25,11 +19,10 @@ rule report:
         config=config,
         config_files=[str(f) for f in workflow.config_settings.configfiles],
         workdir=workflow.basedir,
-        benchmarks=lambda wc: sorted(
-            str(p) for p in Path(RESULTS, "benchmarks").rglob("*.tsv")
-        ),
+        benchmark_jobs=[job for job, _ in benchmark_files()],
         experiments=list(EXPERIMENTS),
         dataset_names=list(DATASETS),
+        dataset_figure_names=dataset_figure_names(),
     script:
         "../workflow/scripts/report.py"
 
@@ -55,6 +48,6 @@ rule notebook:
         SOFTWARE
     params:
         config=lambda wc: EXPERIMENTS[wc.experiment],
-        paths=lambda wc: {"results": str(Path(RESULTS).resolve())},
+        paths=notebook_paths,
     script:
         "../workflow/scripts/execute_notebook.py"

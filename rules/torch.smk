@@ -1,4 +1,4 @@
-# The PyTorch experiment (tagging): training, per-tag table, Grad-CAM figures and localisation table.
+# PyTorch experiments: training, and the per-tag table of those that declare it.
 
 
 rule train_torch:
@@ -42,56 +42,10 @@ rule per_tag:
     log:
         f"{RESULTS}/logs/per_tag/{{experiment}}.log",
     wildcard_constraints:
-        experiment="|".join(TORCH_EXPERIMENTS) or "no_torch_experiment",
+        experiment=experiments_with_table("per_tag"),
     conda:
         SOFTWARE
     params:
         threshold=lambda wc: EXPERIMENTS[wc.experiment]["threshold"],
     script:
         "../workflow/scripts/per_tag.py"
-
-
-rule tagging_gradcam_figure:
-    input:
-        model=gradcam_model,
-        dataset=experiment_dataset,
-    output:
-        figure=report(
-            f"{RESULTS}/{{experiment}}/figures/gradcam_{{index}}.png",
-            category="{experiment}",
-            caption="../report/tagging_gradcam.rst",
-        ),
-    log:
-        f"{RESULTS}/logs/gradcam/{{experiment}}/{{index}}.log",
-    wildcard_constraints:
-        experiment="|".join(TORCH_EXPERIMENTS) or "no_torch_experiment",
-        index="[0-9]+",
-    conda:
-        SOFTWARE
-    params:
-        gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
-        dpi=config["figures"]["dpi"],
-    script:
-        "../workflow/scripts/tagging_gradcam.py"
-
-
-rule tagging_localisation:
-    input:
-        models=experiment_models,
-        dataset=experiment_dataset,
-    output:
-        table=report(
-            f"{RESULTS}/{{experiment}}/gradcam_localisation.csv",
-            category="{experiment}",
-            caption="../report/tagging_localisation.rst",
-        ),
-    log:
-        f"{RESULTS}/logs/gradcam/{{experiment}}/localisation.log",
-    wildcard_constraints:
-        experiment="|".join(TORCH_EXPERIMENTS) or "no_torch_experiment",
-    conda:
-        SOFTWARE
-    params:
-        gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
-    script:
-        "../workflow/scripts/tagging_localisation.py"

@@ -11,8 +11,9 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 import pytest
+import yaml
 
-EXPERIMENTS = ("mosaic", "masked", "landmark", "tagging", "complementary")
+EXPERIMENTS = tuple(yaml.safe_load((Path(__file__).parents[1] / "configs/smoke.yaml").read_text())["experiments"])
 
 
 def _browser_or_skip():

@@ -182,7 +182,7 @@ def test_csv_table_summary_and_sentence_read_one_verdict(tmp_path, bce, cce, ver
     page.feed((root / "report/index.html").read_text())
     summary_row = page.rows["verdict-summary"][1]
     table_row = page.rows["claims-table"][1]
-    assert summary_row[5] == verdict and table_row[11] == verdict
+    assert summary_row[3] == verdict and table_row[11] == verdict
     sentence = page.text["claim-bce_beats_cce_exact_match"]
     assert f"— {verdict}:" in sentence and sentence.strip().startswith(verdict)
     assert csv["sentence"].iloc[0] in " ".join(sentence.split())
@@ -238,3 +238,17 @@ def test_a_claim_naming_what_the_experiment_does_not_produce_is_refused_at_start
     assert proc.returncode != 0
     for fragment in fragments:
         assert fragment in out, f"expected {fragment!r} in:\n{out[-3000:]}"
+
+
+def test_side_b_inherits_the_split_of_side_a_after_the_schema_fills_its_defaults():
+    from snakemake.utils import validate
+
+    from labelbench.claims import resolve_sides
+
+    cfg = copy.deepcopy(DEFAULT)
+    validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))  # as the Snakefile does, defaults included
+    a, b = resolve_sides(_claim(cfg, "masked", "even_digits_never_learned"))
+    assert a == {"variant": "mask_odd", "metric": "acc_even", "split": "train"}
+    assert b == {"variant": "mask_odd", "metric": "acc_odd", "split": "train"}
+    a, b = resolve_sides(_claim(cfg, "tagging", "macro_below_micro"))
+    assert a["split"] == b["split"] == "test"

@@ -126,7 +126,7 @@ def test_gradcam_of_a_trained_model_is_not_the_randomised_models(K, tmp_path):
     rand = np.nanmean([G.agreement(a, b)["spearman"] for a, b in zip(trained, random, strict=True)])
     assert same == pytest.approx(1.0) and rand < 0.5, (same, rand)
     # localisation: the trained maps sit on the object more than a uniform map would
-    loc = [G.mask_metrics(c, m)["mass_in_mask"] for c, m in zip(trained, train.masks[:40], strict=True)]
+    loc = [G.localisation(c, m)["mass_in_mask"] for c, m in zip(trained, train.masks[:40], strict=True)]
     share = train.masks[:40].mean()
     assert np.nanmean(loc) > share
     assert build_model("mini_xception", (32, 32, 3), 3, width=0.125, middle_blocks=1).get_layer("exit_act")

@@ -41,7 +41,8 @@ BAD_CONFIGS = [
     (("experiments", "mosaic", "training", "optimizer"), "rmsprop", ["'rmsprop' is not one of ['adam', 'sgd']"]),
     (("experiments", "mosaic", "seeds"), [], ["[] should be non-empty"]),
     (("experiments", "mosaic", "variants", "bce", "on_nan"), "ignore", ["'ignore' is not one of ['fail', 'record']"]),
-    (("experiments", "unknown_study"), copy.deepcopy(BASE["experiments"]["masked"]), ["'unknown_study' is not one of"]),
+    (("experiments", "unknown_study"), copy.deepcopy(BASE["experiments"]["masked"]),
+     ["experiments.unknown_study: no experiment of that name is registered", "'complementary', 'landmark'"]),
     (
         ("experiments", "masked", "variants", "mask_odd", "mask"),
         "prime",
@@ -67,7 +68,7 @@ BAD_CONFIGS = [
      ["experiments.tagging.variants.asl.loss_args", "asl takes no argument(s) ['gama_neg']",
       "['gamma_pos', 'gamma_neg', 'clip', 'eps']"]),
     (("experiments", "mosaic", "variants", "bce", "loss"), "landmark_masked",
-     ["experiments.mosaic.variants.bce.loss", "reads landmark targets, which mosaic does not build"]),
+     ["experiments.mosaic.variants.bce.loss", "reads keypoint_rows targets, which mosaic does not build"]),
     (("experiments", "tagging", "framework"), "keras", ["experiments.tagging.framework", "trained with 'torch'"]),
     # experiment/dataset compatibility: task, number of classes, complementary labels
     (("datasets", "shapes_tiles", "classes"), ["circle", "square", "star"],
@@ -88,7 +89,7 @@ BAD_CONFIGS = [
      ["datasets.extra_mnist.checksums", "['train-images.gz'] are not files of source 'mnist'",
       "'train-images-idx3-ubyte.gz'"]),
     (("experiments", "complementary", "gradcam", "compare"), "ure",
-     ["experiments.complementary.variants", "gradcam.compare ('ure')", "'ure' is not a variant"]),
+     ["experiments.complementary.gradcam.compare", "gradcam.compare ('ure')", "'ure' is not a variant"]),
     (("device",), "cuda", ["'cuda' is not one of ['cpu', 'gpu']"]),
     (("experiments", "tagging", "device"), "tpu", ["'tpu' is not one of ['cpu', 'gpu', None]"]),
     (("experiments", "mosaic", "training", "threads"), 0, ["0 is less than the minimum of 1"]),

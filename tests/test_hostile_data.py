@@ -206,7 +206,7 @@ def test_undecodable_images_are_skipped_listed_and_counted(tmp_path):
     sidecar = json.loads((built / "dataset.json").read_text())
     assert sidecar["skipped"] == {"train": ["2.jpg"], "test": []}
     assert sidecar["usable"] == {"train": 2, "test": 1} and sidecar["n"] == 3
-    facts = run_facts({}, [], tmp_path, {"nus": str(built / "dataset.json")}, [])
+    facts = run_facts({}, [], tmp_path, {"nus": str(built / "dataset.json")}, {})
     assert facts["datasets"][0]["skipped"] == 1 and facts["datasets"][0]["n"] == 3
     dataset_figures(built, tmp_path / "samples.png", tmp_path / "labels.png", n=4)  # skips it too
     assert (tmp_path / "samples.png").stat().st_size > 0
@@ -361,13 +361,15 @@ def test_mosaics_from_an_image_folder_of_three_classes_fail_when_built(tmp_path)
 
 
 def test_the_masked_loss_refuses_a_dataset_of_other_than_its_classes(tmp_path):
-    from labelbench.targets import training_targets
+    from labelbench.experiments import get_experiment
+
+    training_targets = get_experiment("masked").training_targets
 
     root = _image_folder(tmp_path / "imgs", ["a", "b", "c"])
     ds = real.imagefolder(root, size=8)
     with pytest.raises(ConfigError, match=r"masked_cce expects 10 classes .* the dataset has 3"):
-        training_targets("masked", ds, {"loss": "masked_cce", "mask": "odd"})
-    assert training_targets("masked", ds, {"loss": "masked_cce", "loss_args": {"n_classes": 3}}).shape == (12, 4)
+        training_targets(ds, {"loss": "masked_cce", "mask": "odd"})
+    assert training_targets(ds, {"loss": "masked_cce", "loss_args": {"n_classes": 3}}).shape == (12, 4)
 
 
 def test_the_built_dataset_loads(tmp_path):

@@ -53,6 +53,26 @@ def test_loss_matches_numpy(name, probs):
     np.testing.assert_allclose(got, NUMPY_REFERENCE[name](y.astype(np.float64), p.astype(np.float64)), rtol=1e-4)
 
 
+def _np_grouped_cce(y, p, groups):
+    z, total, start = np.log(p / (1 - p)), 0.0, 0
+    for size in groups:
+        zg = z[:, start:start + size]
+        log_softmax = zg - np.log(np.exp(zg).sum(-1, keepdims=True))
+        total = total - (y[:, start:start + size] * log_softmax).sum(-1)
+        start += size
+    return total
+
+
+@pytest.mark.parametrize("groups", [None, [4, 4, 2], [3, 7]])
+def test_grouped_cce_is_a_softmax_ce_per_group_of_the_sigmoids_logits(groups, probs):
+    rng = np.random.default_rng(2)
+    _, p = probs
+    sizes = groups or [p.shape[1]]
+    y = np.concatenate([np.eye(k, dtype=np.float32)[rng.integers(0, k, len(p))] for k in sizes], axis=1)
+    got = np.asarray(get_loss("grouped_cce", groups=groups)(tf.constant(y), tf.constant(p)))
+    np.testing.assert_allclose(got, _np_grouped_cce(y.astype(np.float64), p.astype(np.float64), sizes), rtol=1e-4)
+
+
 def test_renormalised_cce_cannot_go_below_4_ln_4_on_4_hot_targets():
     y = np.zeros((1, 10), np.float32)
     y[0, :4] = 1
@@ -117,7 +137,7 @@ def test_every_model_builds_with_probabilities_and_gradients(name):
 
 
 def test_every_registered_loss_is_tested_against_numpy():
-    separately = {"cce_keras3", "masked_cce"}  # above
+    separately = {"cce_keras3", "masked_cce", "grouped_cce"}  # above
     separately |= {"landmark_masked", "landmark_rank1_bug", "landmark_unmasked"}  # test_landmark.py
     separately |= {"pc_sigmoid", "scl_nl", "ure", "ure_nn", "fwd"}  # test_complementary.py
     assert set(LOSSES) - set(NUMPY_REFERENCE) <= separately
@@ -214,7 +234,8 @@ def test_built_state_lets_the_train_step_trace_once(prebuild):
     y = (rng.random((64, 10)) < 0.4).astype(np.float32)
     keras.utils.set_random_seed(0)
     model = build_model("vgg13", (16, 16, 3), 10, width=0.125)
-    model.compile(optimizer=keras.optimizers.Adam(0.001), loss=get_loss("bce_sum"), metrics=TRAINING_METRICS["mosaic"])
+    metrics = [TRAINING_METRICS[m] for m in ("exact_match", "hamming_accuracy")]
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss=get_loss("bce_sum"), metrics=metrics)
     data = make_dataset(x, y, 32, shuffle_seed=0, drop_remainder=True)
     if prebuild:
         T.build_state(model, data)

@@ -9,8 +9,9 @@ from PIL import Image
 from labelbench.datasets import embedded
 from labelbench.datasets.landmark_csv import landmark_csv
 from labelbench.errors import DataError
+from labelbench.experiments import get_experiment
 from labelbench.metrics import landmark_metrics
-from labelbench.targets import landmark_targets, sample_weights
+from labelbench.targets import landmark_targets
 
 # The source's three samples: [presence, x1, y1, x2, y2]
 Y_TRUE = np.array([[1, 0.2, 0.2, 0.4, 0.5], [0, 0, 0, 0, 0], [1, 0.7, 0.8, 0.3, 0.3]], np.float32)
@@ -107,9 +108,10 @@ def test_landmark_targets_are_normalised_and_zero_when_empty():
     assert y.shape == (80, 9) and np.array_equal(y[:, 0] > 0, present)
     assert np.all(y[~present, 1:] == 0) and np.all((y[present, 1:] >= 0) & (y[present, 1:] <= 1))
     np.testing.assert_allclose(y[present, 1], ds.samples.loc[present, "kp0_x"] / 32, rtol=1e-6)
-    w = sample_weights("landmark", ds, {"weighting": "empty_down", "empty_weight": 0.1})
+    sample_weights = get_experiment("landmark").sample_weights
+    w = sample_weights(ds, {"weighting": "empty_down", "empty_weight": 0.1})
     assert set(np.unique(w[~present])) == {np.float32(0.1)} and np.all(w[present] == 1)
-    assert sample_weights("landmark", ds, {}) is None
+    assert sample_weights(ds, {}) is None
 
 
 def test_landmark_metrics_by_hand():

@@ -20,7 +20,7 @@ from labelbench.runs import ALLOW_CPU_FALLBACK
 from labelbench.scripting import THREAD_VARIABLES, prepare_training_env
 
 SMOKE = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
-EXPERIMENTS = ("mosaic", "masked", "landmark", "tagging", "complementary")
+EXPERIMENTS = tuple(SMOKE["experiments"])
 
 
 def test_an_experiment_device_overrides_the_global_one():
@@ -58,10 +58,10 @@ def test_only_jobs_of_gpu_experiments_claim_the_gpu_and_threads_follow_the_confi
         exp = job["wildcards"]["experiment"]
         assert job["resources"]["gpu"] == ("1" if exp == "landmark" else "0"), job
         assert job["threads"] == {"mosaic": 2, "tagging": 3}.get(exp, 1), job
-    speed = next(j for j in jobs if j["rule"] == "landmark_speed")
+    speed = next(j for j in jobs if j["rule"] == "step_timing")
     assert speed["resources"]["gpu"] == "1"
     assert all("gpu" not in j["resources"] for j in jobs if j["rule"] not in ("train_keras", "train_torch",
-                                                                             "landmark_speed"))
+                                                                             "step_timing"))
 
 
 def test_the_paper_config_sends_every_training_job_to_the_gpu(workdir):
@@ -229,7 +229,8 @@ def test_the_numbers_do_not_depend_on_cores(smoke_run, tmp_path):
         for name in files:
             assert (tmp_path / name).read_bytes() == (smoke_run / name).read_bytes(), name
             compared += 1
-    assert compared == 5 + 3 * sum(len(e["variants"]) * len(e["seeds"]) for e in SMOKE["experiments"].values())
+    runs = sum(len(e["variants"]) * len(e["seeds"]) for e in SMOKE["experiments"].values())
+    assert compared == len(EXPERIMENTS) + 3 * runs
     mosaic = json.loads((tmp_path / "results/mosaic/bce/0/run.json").read_text())
     assert (mosaic["device"], mosaic["device_used"], mosaic["threads"]) == ("cpu", "cpu", 2)
     html = (smoke_run / "results/report/index.html").read_text()

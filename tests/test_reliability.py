@@ -281,7 +281,7 @@ def job_intervals(log_text: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-TRAIN_RULES = ["train_keras", "train_torch", "landmark_speed"]  # every rule whose gpu claim follows the device
+TRAIN_RULES = ["train_keras", "train_torch", "step_timing"]  # every rule whose gpu claim follows the device
 
 
 def _overlap(a, b) -> bool:

@@ -110,10 +110,13 @@ def test_model_input_scales_and_normalises_a_uint8_batch_as_imagenet_models_expe
 
 
 def test_validation_split_is_seeded_and_disjoint():
-    a_tr, a_val = D.validation_split(100, 0.2, seed=3)
-    b_tr, b_val = D.validation_split(100, 0.2, seed=3)
+    from labelbench.runs import validation_split
+
+    a_tr, a_val = validation_split(100, 0.2, seed=3)
+    b_tr, b_val = validation_split(100, 0.2, seed=3)
     assert np.array_equal(a_val, b_val) and len(a_val) == 20 and not set(a_tr) & set(a_val)
-    assert not np.array_equal(a_val, D.validation_split(100, 0.2, seed=4)[1])
+    assert not np.array_equal(a_val, validation_split(100, 0.2, seed=4)[1])
+    assert len(validation_split(5, 0.01, seed=0)[1]) == 1  # a validation share keeps at least one sample
 
 
 # ------------------------------------------------------------------------------------------------ losses
@@ -126,10 +129,10 @@ def _np_bce(z, y):
     return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
 
 
-def _np_focal(z, y, gamma=2.0, alpha=0.25):
+def _np_focal(z, y, gamma=2.0, alpha=None):
     p = _np_sigmoid(z)
     pt = np.where(y > 0, p, 1 - p)
-    at = np.where(y > 0, alpha, 1 - alpha)
+    at = 1.0 if alpha is None else np.where(y > 0, alpha, 1 - alpha)
     return float((-at * (1 - pt) ** gamma * np.log(pt)).sum() / len(y))
 
 
@@ -147,6 +150,25 @@ def test_losses_match_numpy(name, reference):
     got = float(get_loss(name)(torch.tensor(z, dtype=torch.float64), torch.tensor(y)))
     assert got == pytest.approx(reference(z, y), rel=1e-6)
     assert set(LOSSES) == {"bce", "focal", "asl"}
+
+
+@pytest.mark.parametrize("alpha", [None, 0.25])
+def test_one_name_one_loss_keras_and_torch_focal_agree(alpha):
+    """`loss: focal` means the same loss in a Keras and in a PyTorch experiment (defaults included): the torch
+    one on logits, the Keras one on the sigmoid's probabilities."""
+    import keras
+
+    from labelbench.keras.losses import get_loss as keras_loss
+
+    rng = np.random.default_rng(5)
+    z = rng.normal(0, 2, (16, 7)).astype(np.float32)
+    y = (rng.random((16, 7)) < 0.3).astype(np.float32)
+    args = {} if alpha is None else {"alpha": alpha}
+    ours = float(get_loss("focal", **args)(torch.tensor(z), torch.tensor(y)))
+    per_sample = keras_loss("focal", **args)(y, _np_sigmoid(z).astype(np.float32))
+    theirs = float(np.mean(keras.ops.convert_to_numpy(per_sample)))
+    assert ours == pytest.approx(theirs, rel=1e-4)
+    assert ours == pytest.approx(_np_focal(z.astype(np.float64), y, alpha=alpha), rel=1e-4)
 
 
 # ------------------------------------------------------------------------------------------------ metrics
@@ -373,11 +395,12 @@ def test_the_examples_figure_draws_what_a_small_test_split_holds(tmp_path):
     names = [f"{i}.jpg" for i in range(5)]
     for name in names:
         Image.fromarray(rng.integers(0, 255, (20, 24, 3), np.uint8)).save(tmp_path / name)
-    preds = pd.DataFrame({"split": "test", "sample": range(5), "image_name": names,
+    preds = pd.DataFrame({"experiment": "tagging", "variant": "bce", "seed": 0, "split": "test", "sample": range(5),
+                          "image_name": names,
                           **{f"tag_{t}": rng.integers(0, 2, 5) for t in LABELS},
                           **{f"p_{t}": rng.random(5) for t in LABELS}})
     run = tmp_path / "tagging/bce/0"
     run.mkdir(parents=True)
     preds.to_parquet(run / "predictions.parquet")
-    fig = tagging_examples([str(run / "predictions.parquet")], str(tmp_path))
+    fig = tagging_examples(predictions=[str(run / "predictions.parquet")], dataset_dir=str(tmp_path))
     assert sum(bool(ax.images) for ax in fig.axes) == 5 and len(fig.axes) == 8

@@ -12,16 +12,9 @@ from pathlib import Path
 
 from labelbench import registry_names as R
 from labelbench.errors import ConfigError
+from labelbench.experiments import experiment_names, get_experiment
 
 SINGLE_LABEL = ("shapes", "cifar10", "mnist", "caltech101", "imagefolder", "digits")
-#: which dataset sources each experiment can train on
-EXPERIMENT_SOURCES = {
-    "mosaic": ("mosaic",),
-    "masked": SINGLE_LABEL,
-    "complementary": SINGLE_LABEL,
-    "landmark": ("shapes_landmarks", "landmark_csv"),
-    "tagging": ("shapes_scenes", "nuswide"),
-}
 #: the task each source's datasets have, in words
 SOURCE_TASKS = {
     **{source: "single-label" for source in SINGLE_LABEL},
@@ -30,16 +23,6 @@ SOURCE_TASKS = {
     "landmark_csv": "landmark",
     "shapes_scenes": "multi-label tagging (NUS-WIDE layout)",
     "nuswide": "multi-label tagging (NUS-WIDE layout)",
-}
-#: the framework that trains each experiment
-EXPERIMENT_FRAMEWORKS = {"mosaic": "keras", "masked": "keras", "complementary": "keras", "landmark": "keras",
-                         "tagging": "torch"}
-#: the kinds of targets (see registry_names.KERAS_LOSS_TARGETS) each Keras experiment builds for its losses
-EXPERIMENT_TARGETS = {
-    "mosaic": ("labels",),
-    "masked": ("masked",),
-    "complementary": ("labels", "complementary"),
-    "landmark": ("landmark", "labels"),
 }
 #: fixed class counts of the sources that have them
 FIXED_CLASSES = {"digits": 10, "cifar10": 10, "mnist": 10, "shapes_landmarks": 1, "landmark_csv": 1}
@@ -77,6 +60,9 @@ def check_references(config: dict) -> None:
     for name, spec in datasets.items():
         _check_dataset(name, spec, datasets)
     for exp, spec in config["experiments"].items():
+        if exp not in experiment_names():
+            raise ConfigError(f"experiments.{exp}: no experiment of that name is registered; expected one of "
+                              f"{experiment_names()} (labelbench.experiments)")
         _check_experiment(exp, spec, datasets)
     check_claims(config)
 
@@ -132,19 +118,21 @@ def _dataset_ref(key: str, exp: str, ref: str, datasets: dict) -> None:
     if ref not in datasets:
         raise ConfigError(f"{key}: {ref!r} is not a dataset in this config; expected one of {_names(datasets)}")
     source = datasets[ref]["source"]
-    if source not in EXPERIMENT_SOURCES[exp]:
+    sources = get_experiment(exp).sources
+    if source not in sources:
         raise ConfigError(
             f"{key}: {ref!r} has source {source!r} ({SOURCE_TASKS[source]}); {exp} expects a dataset with source "
-            f"in {list(EXPERIMENT_SOURCES[exp])} ({SOURCE_TASKS[EXPERIMENT_SOURCES[exp][0]]})"
+            f"in {list(sources)} ({SOURCE_TASKS[sources[0]]})"
         )
 
 
 def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
     key = f"experiments.{exp}"
+    experiment = get_experiment(exp)
     _dataset_ref(f"{key}.dataset", exp, spec["dataset"], datasets)
     framework = spec.get("framework", "keras")
-    if framework != EXPERIMENT_FRAMEWORKS[exp]:
-        raise ConfigError(f"{key}.framework: {framework!r}; {exp} is trained with {EXPERIMENT_FRAMEWORKS[exp]!r}")
+    if framework != experiment.framework:
+        raise ConfigError(f"{key}.framework: {framework!r}; {exp} is trained with {experiment.framework!r}")
     model = dict(spec["model"])
     name = model.pop("name")
     accepted = R.model_arguments(framework, name)
@@ -181,25 +169,30 @@ def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
             )
         if framework == "keras":
             _check_keras_loss(vkey, exp, vspec, dataset, datasets)
-    if exp == "complementary":
-        _check_complementary_gradcam(key, spec)
+        encoding = vspec.get("encoding")
+        if experiment.encodings and encoding not in experiment.encodings:
+            raise ConfigError(f"{vkey}.encoding: {encoding!r}; {exp} encodes its labels in one of "
+                              f"{list(experiment.encodings)}, and each variant must name one")
+        if not experiment.encodings and encoding is not None:
+            raise ConfigError(f"{vkey}.encoding: {exp} has one way to encode its labels; expected no encoding key")
+    experiment.check(key, spec, datasets)
 
 
 def _check_keras_loss(vkey: str, exp: str, vspec: dict, dataset: str, datasets: dict) -> None:
     loss = vspec["loss"]
     kind = R.KERAS_LOSS_TARGETS[loss]
-    allowed = EXPERIMENT_TARGETS[exp]
+    allowed = get_experiment(exp).target_kinds
     if kind not in allowed:
         fitting = [n for n, k in R.KERAS_LOSS_TARGETS.items() if k in allowed]
         raise ConfigError(
             f"{vkey}.loss: {loss!r} reads {kind} targets, which {exp} does not build; expected one of {fitting}"
         )
-    if kind == "complementary" and not datasets[dataset].get("complementary"):
+    if kind == "complementary_labels" and not datasets[dataset].get("complementary"):
         raise ConfigError(
             f"{vkey}.loss: {loss!r} trains on complementary labels, but dataset {dataset!r} has none; add "
             f"`complementary: {{method: uniform}}` to datasets.{dataset}"
         )
-    if kind == "masked":
+    if kind == "weighted_labels":
         n = (vspec.get("loss_args") or {}).get("n_classes", MASKED_CCE_CLASSES)
         k = known_classes(dataset, datasets)
         if k is not None and k != n:
@@ -209,37 +202,11 @@ def _check_keras_loss(vkey: str, exp: str, vspec: dict, dataset: str, datasets: 
             )
 
 
-def _check_complementary_gradcam(key: str, spec: dict) -> None:
-    gradcam = spec.get("gradcam") or {}
-    layers = gradcam.get("layers") or {}
-    if not layers:
-        raise ConfigError(f"{key}.gradcam.layers: expected the name of a layer at one or more of the depths "
-                          "shallow, middle and deep (the Grad-CAM figures draw one grid per depth)")
-    for variant in ("ordinary", gradcam.get("compare", "pc_sigmoid")):
-        if variant not in spec["variants"]:
-            raise ConfigError(
-                f"{key}.variants: the Grad-CAM grids compare variant 'ordinary' with gradcam.compare "
-                f"({gradcam.get('compare', 'pc_sigmoid')!r}), but {variant!r} is not a variant; expected one of "
-                f"{_names(spec['variants'])}"
-            )
-    compare = gradcam.get("compare", "pc_sigmoid")
-    if not set(variant_seeds(spec, "ordinary")) & set(variant_seeds(spec, compare)):
-        raise ConfigError(
-            f"{key}.variants: the Grad-CAM grids draw 'ordinary' and {compare!r} of one seed, but they share none "
-            f"({variant_seeds(spec, 'ordinary')} and {variant_seeds(spec, compare)}); expected a seed in common"
-        )
-
-
-def variant_seeds(spec: dict, variant: str) -> list[int]:
-    """A variant's seeds: its own ``seeds``, or the experiment's."""
-    return spec["variants"][variant].get("seeds", spec["seeds"])
-
-
-def _splits(spec: dict) -> set[str]:
-    """Splits an experiment's evaluation writes: Keras experiments predict train, test and (with a validation
-    share) val; the PyTorch experiment test and val."""
+def _splits(exp: str, spec: dict) -> set[str]:
+    """Splits an experiment's evaluation writes: a Keras trainer predicts train, test and (with a validation
+    share) val; the PyTorch trainer test and val."""
     training = spec["training"]
-    if spec.get("framework", "keras") == "torch":
+    if get_experiment(exp).framework == "torch":
         return {"test", "val"} if training.get("validation_fraction", 0.1) > 0 else {"test"}
     return {"train", "test", "val"} if training.get("validation_fraction", 0.0) > 0 else {"train", "test"}
 
@@ -252,12 +219,11 @@ def _check_side(where: str, exp: str, spec: dict, side: dict) -> None:
         raise ConfigError(f"{where}.variant: {variant!r} is not a variant of {exp}; "
                           f"expected one of {sorted(spec['variants'])}")
     if not produces_metric(exp, metric):
-        from labelbench.metrics import EXPERIMENT_METRIC_PREFIXES, EXPERIMENT_METRICS
-
-        patterns = [f"{p}*" for p in EXPERIMENT_METRIC_PREFIXES.get(exp, ())]
+        experiment = get_experiment(exp)
+        patterns = [f"{p}*" for p in experiment.metric_prefixes]
         raise ConfigError(f"{where}.metric: {exp} writes no metric {metric!r}; expected one of "
-                          f"{sorted(EXPERIMENT_METRICS.get(exp, ())) + list(RUN_METRICS) + patterns}")
-    splits = {"train"} if metric == "final_loss" else _splits(spec)
+                          f"{sorted(experiment.metrics) + list(RUN_METRICS) + patterns}")
+    splits = {"train"} if metric == "final_loss" else _splits(exp, spec)
     if split not in splits:
         raise ConfigError(f"{where}.split: {exp} writes {metric!r} for no split {split!r}; expected one of "
                           f"{sorted(splits)}")
@@ -279,11 +245,21 @@ def check_claims(config: dict) -> None:
                 _check_side(f"{where}.b", exp, spec, {**a, **claim["b"]})
             elif claim["kind"] == "value":
                 _check_side(where, exp, spec, claim)
-            elif claim["kind"] == "exact" and claim["compute"] == "loss_mean" and not claim.get("loss"):
-                raise ConfigError(f"{where}.loss: compute loss_mean needs the name of a registered loss")
-            elif claim["kind"] == "speed" and exp != "landmark":
-                raise ConfigError(f"{where}.kind: speed claims time the landmark losses; expected them under "
-                                  "experiments.landmark")
+            elif claim["kind"] == "exact":
+                computations = get_experiment(exp).worked_examples
+                if claim["compute"] not in computations:
+                    raise ConfigError(f"{where}.compute: {exp} recomputes no {claim['compute']!r}; expected one of "
+                                      f"{list(computations) or 'none (it has no worked example)'}")
+                if claim["compute"] == "loss_mean" and claim.get("loss") not in R.losses(spec.get("framework",
+                                                                                               "keras")):
+                    raise ConfigError(f"{where}.loss: compute loss_mean needs the name of a registered loss; got "
+                                      f"{claim.get('loss')!r}")
+            elif claim["kind"] == "speed":
+                timed = get_experiment(exp).speed_losses
+                for role in ("slower", "faster"):
+                    if claim[role] not in timed:
+                        raise ConfigError(f"{where}.{role}: {exp} times no loss {claim[role]!r}; expected one of "
+                                          f"{list(timed) or 'none (it has no speed measurement)'}")
 
 
 def training_device(config: dict, experiment: str) -> str:

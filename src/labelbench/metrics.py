@@ -27,26 +27,16 @@ UNIT_METRICS = {"exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "samp
 UNIT_SUFFIXES = ("_precision", "_recall", "_f1", "_f1_tuned")
 #: metrics that cannot be negative but have no upper bound
 NONNEGATIVE_METRICS = {"kp_error_px", "kp_error_norm", "skipped_images"}
-_TAGGING = tuple(f"{a}_{m}" for a in ("micro", "macro", "samples") for m in ("precision", "recall", "f1"))
-#: what each experiment's evaluation writes (claims may name only these), besides :data:`RUN_METRICS`
-EXPERIMENT_METRICS = {
-    "mosaic": ("exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map"),
-    "masked": ("accuracy", "acc_even", "acc_odd"),
-    "complementary": ("accuracy",),
-    "landmark": ("presence_acc", "presence_auc", "empty_fpr", "empty_mean_p", "kp_error_norm", "kp_error_px"),
-    "tagging": (*_TAGGING, "map", "hamming_loss", "exact_match", "micro_f1_tuned", "macro_f1_tuned",
-                "samples_f1_tuned", "skipped_images"),
-}
-#: name patterns of metrics an experiment writes per class or per Grad-CAM setting
-EXPERIMENT_METRIC_PREFIXES = {"complementary": ("accuracy_", "cam_")}
 #: every run's: the last epoch's training loss (from history.csv) and, where NaN is recorded, divergence
 RUN_METRICS = ("final_loss", "diverged")
 
 
 def produces_metric(experiment: str, metric: str) -> bool:
     """Whether ``experiment``'s evaluation writes ``metric``."""
-    return (metric in RUN_METRICS or metric in EXPERIMENT_METRICS.get(experiment, ())
-            or metric.startswith(EXPERIMENT_METRIC_PREFIXES.get(experiment, ())))
+    from labelbench.experiments import get_experiment
+
+    exp = get_experiment(experiment)
+    return metric in RUN_METRICS or metric in exp.metrics or metric.startswith(exp.metric_prefixes)
 
 
 def metric_bounds(metric: str) -> tuple[float, float]:
@@ -200,44 +190,32 @@ def prob_columns(predictions: pd.DataFrame) -> list[str]:
     return [c for c in predictions.columns if c.startswith("p_")]
 
 
-def evaluate_predictions(
-    predictions: pd.DataFrame, experiment: str, variant: str, seed: int, threshold: float = 0.5,
-    history: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """The long metrics table (experiment, variant, seed, split, metric, value) of one run; with the run's
-    ``history``, also its last epoch's training loss (``final_loss``, split ``train``)."""
+IDENTITY = ("experiment", "variant", "seed")
+
+
+def run_identity(table: pd.DataFrame) -> tuple[str, str, int]:
+    """(experiment, variant, seed) of a run's table (predictions, history), from the columns that carry them."""
+    missing = [c for c in IDENTITY if c not in table]
+    if missing:
+        raise DataError(f"the run's table has no column(s) {missing}; every run's predictions and history carry "
+                        f"{list(IDENTITY)}")
+    first = table.iloc[0]
+    return str(first["experiment"]), str(first["variant"]), int(first["seed"])
+
+
+def evaluate_predictions(predictions: pd.DataFrame, threshold: float = 0.5,
+                         history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The long metrics table (experiment, variant, seed, split, metric, value) of one run: its experiment's
+    metrics per split (labelbench.experiments), the share of skipped images and divergence where recorded, and
+    with the run's ``history`` its last epoch's training loss (``final_loss``, split ``train``)."""
+    from labelbench.experiments import get_experiment
+
+    experiment, variant, seed = run_identity(predictions)
+    exp = get_experiment(experiment)
+    context = exp.context(predictions)
     rows = []
-    probs_cols = prob_columns(predictions)
-    tag_cols = [c.replace("p_", "tag_", 1) for c in probs_cols]
-    thresholds = None  # per-tag thresholds tuned on the validation split, where there is one
-    if experiment == "tagging" and (predictions["split"] == "val").any():
-        val = predictions[predictions["split"] == "val"]
-        thresholds = tune_thresholds(val[tag_cols].to_numpy(np.float64), val[probs_cols].to_numpy(np.float64))
     for split, part in predictions.groupby("split", sort=True):
-        probs = part[probs_cols].to_numpy(np.float64)
-        if "true_presence" in part:
-            kp = [c for c in probs_cols if c != "p_presence"]
-            values = landmark_metrics(
-                part["true_presence"].to_numpy(), part["p_presence"].to_numpy(np.float64),
-                part[[c.replace("p_", "true_", 1) for c in kp]].to_numpy(np.float64), part[kp].to_numpy(np.float64),
-                int(part["image_size"].iloc[0]), threshold,
-            )
-        elif "label" in part:
-            labels = part["label"].to_numpy()
-            predicted = probs.argmax(axis=1)
-            values = parity_accuracy(labels, predicted) if experiment == "masked" else {
-                "accuracy": float(accuracy_score(labels, predicted))}
-            if experiment == "complementary":
-                for k, c in enumerate(probs_cols):
-                    hit = labels == k
-                    values[f"accuracy_{c[2:]}"] = float(np.mean(predicted[hit] == k)) if hit.any() else float("nan")
-        elif experiment == "tagging":
-            values = tagging_metrics(part[tag_cols].to_numpy(np.float64), probs, threshold)
-            if thresholds is not None:
-                tuned = tagging_metrics(part[tag_cols].to_numpy(np.float64), probs, thresholds)
-                values.update({f"{a}_f1_tuned": tuned[f"{a}_f1"] for a in ("micro", "macro", "samples")})
-        else:
-            values = multilabel_metrics(part[tag_cols].to_numpy(np.float64), np.nan_to_num(probs, nan=0.0), threshold)
+        values = exp.split_metrics(part, threshold, context)
         if "skipped_images" in part:
             values["skipped_images"] = float(part["skipped_images"].iloc[0])
         if "diverged" in part:
@@ -271,12 +249,10 @@ def summarise(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
 
 def per_tag_summary(prediction_files: list[str], threshold: float = 0.5, split: str = "test") -> pd.DataFrame:
     """:func:`per_tag_table` of every run's ``split``, averaged over seeds per variant and tag."""
-    from labelbench.runs import run_parts
-
     frames = []
     for path in prediction_files:
-        variant, seed = run_parts(path)
         part = pd.read_parquet(path).query("split == @split")
+        _, variant, seed = run_identity(part)
         cols = prob_columns(part)
         tags = [c[2:] for c in cols]
         table = per_tag_table(part[[f"tag_{t}" for t in tags]].to_numpy(), part[cols].to_numpy(), tags, threshold)

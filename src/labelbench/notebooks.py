@@ -1,7 +1,8 @@
 """Executed notebooks: one template per experiment under ``notebooks/``, run with papermill, exported with nbconvert.
 
 The templates read the same tables the report reads (``summary.csv``, the long ``metrics.parquet``, every run's
-``history.csv``), through :func:`load_experiment`, so a user can open one in Jupyter next to their own results.
+``history.csv``, ``claims.csv`` and the experiment's further tables), named one by one in the ``paths`` parameter
+(the rule passes its declared inputs; nothing is globbed), through :func:`load_experiment`.
 Neither this module nor the templates import a deep-learning framework.
 """
 
@@ -24,18 +25,20 @@ class NotebookCellError(LabelbenchError):
     """A cell of an executed notebook raised."""
 
 
-def load_experiment(results: str | os.PathLike, experiment: str) -> dict[str, pd.DataFrame]:
-    """The experiment's tables: ``summary`` (one row per variant, split, metric), ``metrics`` (long, one row per
-    run and metric), ``history`` (one row per run and epoch) and ``claims`` (the decided claims, ``claims.csv``)."""
+def load_experiment(paths: dict) -> dict[str, pd.DataFrame]:
+    """The experiment's tables, from the files the notebook rule declares (``paths``: summary, metrics, claims,
+    histories, tables): ``summary`` (one row per variant, split, metric), ``metrics`` (long, one row per run and
+    metric), ``history`` (one row per run and epoch), ``claims`` (the decided claims, ``claims.csv``) and every
+    further table by name."""
     from labelbench.claims import read_claims
 
-    root = Path(results) / experiment
-    histories = sorted(root.glob("*/*/history.csv"))
+    histories = paths.get("histories", [])
     return {
-        "summary": pd.read_csv(root / "summary.csv"),
-        "claims": read_claims([root / "claims.csv"] if (root / "claims.csv").exists() else []),
-        "metrics": pd.read_parquet(root / "metrics.parquet"),
+        "summary": pd.read_csv(paths["summary"]),
+        "claims": read_claims([paths["claims"]] if paths.get("claims") else []),
+        "metrics": pd.read_parquet(paths["metrics"]),
         "history": pd.concat([pd.read_csv(p) for p in histories], ignore_index=True) if histories else pd.DataFrame(),
+        **{name: pd.read_csv(path) for name, path in paths.get("tables", {}).items()},
     }
 
 
@@ -95,3 +98,16 @@ def execute(template: str | os.PathLike, out_ipynb: str | os.PathLike, out_html:
     write_text(out_html, body)
     log.info("executed %s -> %s and %s", template, out_ipynb, out_html)
 
+
+
+def experiment_paths(config: dict, experiment: str) -> dict:
+    """The ``paths`` parameter of a notebook for a finished run of ``config`` (the layout the workflow writes), to
+    open a template by hand: ``paths = experiment_paths(yaml.safe_load(open("config.yaml")), "mosaic")``."""
+    from labelbench.experiments import get_experiment
+
+    root = Path(config.get("results", "results")).resolve() / experiment
+    spec = config["experiments"][experiment]
+    runs = [(v, s) for v, vs in spec["variants"].items() for s in vs.get("seeds", spec["seeds"])]
+    return {"summary": str(root / "summary.csv"), "metrics": str(root / "metrics.parquet"),
+            "claims": str(root / "claims.csv"), "histories": [str(root / v / str(s) / "history.csv") for v, s in runs],
+            "tables": {t: str(root / f"{t}.csv") for t in get_experiment(experiment).tables}}

@@ -29,6 +29,7 @@ KERAS_LOSSES: dict[str, tuple[str, ...]] = {
     "ure": (),
     "ure_nn": (),
     "fwd": ("transition",),
+    "grouped_cce": ("groups",),
 }
 
 #: Keras models: {name: builder arguments a config may set} (``input_shape`` and ``n_outputs`` come from the data)
@@ -80,16 +81,15 @@ TORCHVISION_MODELS = (
 
 #: losses that train on complementary labels ("not class k"); every other loss sees the true labels
 COMPLEMENTARY_LOSSES = ("pc_sigmoid", "scl_nl", "ure", "ure_nn", "fwd")
-#: what each Keras loss reads from its targets: plain labels (one- or multi-hot, or any [0, 1] targets), the
-#: masked experiment's one-hot + weight column, landmark rows [presence, x1, y1, ...], or complementary labels
+#: what each Keras loss reads from its targets (declared in its registry entry, labelbench.keras.losses.TARGETS):
+#: plain ``labels``, ``weighted_labels`` (one-hot + a 0/1 weight column), ``keypoint_rows`` ([presence, x1, y1,
+#: ...]) or ``complementary_labels``
 KERAS_LOSS_TARGETS: dict[str, str] = {
-    **{name: "labels" for name in ("bce_sum", "cce_renorm", "cce_keras3", "mse", "focal", "asl", "cce")},
-    "masked_cce": "masked",
-    **{name: "landmark" for name in ("landmark_masked", "landmark_rank1_bug", "landmark_unmasked")},
-    **{name: "complementary" for name in COMPLEMENTARY_LOSSES},
+    **{name: "labels" for name in ("bce_sum", "cce_renorm", "cce_keras3", "mse", "focal", "asl", "cce", "grouped_cce")},
+    "masked_cce": "weighted_labels",
+    **{name: "keypoint_rows" for name in ("landmark_masked", "landmark_rank1_bug", "landmark_unmasked")},
+    **{name: "complementary_labels" for name in COMPLEMENTARY_LOSSES},
 }
-
-
 def losses(framework: str) -> dict[str, tuple[str, ...]]:
     return KERAS_LOSSES if framework == "keras" else TORCH_LOSSES
 
@@ -105,3 +105,13 @@ def model_arguments(framework: str, name: str) -> tuple[str, ...] | None:
 
 def model_names(framework: str) -> list[str]:
     return sorted(KERAS_MODELS) if framework == "keras" else [*TORCH_MODELS, "any torchvision classifier"]
+
+
+#: what a Keras loss needs from its dataset besides the targets: {loss: {argument: dotted key of the dataset's
+#: sidecar (dataset.json) whose value fills the argument when the config does not give it}}
+KERAS_LOSS_NEEDS: dict[str, dict[str, str]] = {"fwd": {"transition": "complementary.transition"}}
+
+
+def uses_complementary_labels(loss: str | None) -> bool:
+    """Whether ``loss`` trains on complementary labels ("not class k") rather than the true ones."""
+    return loss in COMPLEMENTARY_LOSSES

@@ -54,9 +54,10 @@ def embed_png(path: str | Path) -> str:
 
 
 def run_facts(config: dict, config_files: list[str], workdir: str | Path, datasets: dict[str, str],
-              benchmarks: list[str], runs: list[str] | None = None) -> dict:
-    """What was run: config and its hash, dataset checksums, hardware, package versions, git commit, job times,
-    and where and with how many threads the training runs computed (from their ``run.json``)."""
+              benchmarks: dict[str, str], runs: list[str] | None = None) -> dict:
+    """What was run: config and its hash, dataset checksums, hardware, package versions, git commit, job times
+(``benchmarks``: {job: its Snakemake benchmark file}), and where and with how many threads the training runs
+    computed (from their ``run.json``)."""
     text = json.dumps(config, sort_keys=True, default=str)
     versions = {}
     for name in PACKAGES:
@@ -87,10 +88,9 @@ def run_facts(config: dict, config_files: list[str], workdir: str | Path, datase
                      "skipped": sum(len(v) for v in (meta.get("skipped") or {}).values()),
                      "checksum": digest.hexdigest()[:16], "inputs": ", ".join(meta.get("inputs", {})) or "—"})
     jobs = []
-    for path in benchmarks:
+    for job, path in benchmarks.items():
         frame = pd.read_csv(path, sep="\t")
-        parts = Path(path).with_suffix("").parts
-        jobs.append({"job": "/".join(parts[parts.index("benchmarks") + 1:]), "seconds": float(frame["s"].iloc[0]),
+        jobs.append({"job": job, "seconds": float(frame["s"].iloc[0]),
                      "max_rss_mb": float(frame["max_rss"].iloc[0]) if "max_rss" in frame else float("nan")})
     jobs_table = pd.DataFrame(jobs, columns=["job", "seconds", "max_rss_mb"]).sort_values("job")
     return {
@@ -140,46 +140,41 @@ def training_placement(runs: list[str]) -> list[dict]:
     return records.groupby(key, sort=True).size().reset_index(name="runs").to_dict("records")
 
 
-def build_report(config: dict, facts: dict, summaries: dict[str, str], claims: list[str], figures: list[str],
-                 tables: list[str], out_html: str, out_claims: str,
-                 notebooks: dict[str, str] | None = None) -> None:
+def build_report(config: dict, facts: dict, experiments: dict[str, dict], dataset_figures: dict[str, str],
+                 out_html: str, out_claims: str) -> None:
+    """The report from its declared inputs, grouped by experiment: ``experiments`` maps each name to its
+    ``summary``, ``claims``, ``figures`` (list), ``tables`` (list) and ``notebook`` files; ``dataset_figures``
+    maps a caption to each dataset figure."""
     from labelbench.io import atomic_path, write_table
 
-    frames = {exp: pd.read_csv(path) for exp, path in summaries.items()}
-    table = read_claims(claims)
+    table = read_claims([files["claims"] for files in experiments.values()])
     write_table(table, out_claims)
     rows = claim_rows(table, config)
     sections = []
-    for exp, spec in config["experiments"].items():
-        summary = frames.get(exp)
-        test = summary[summary["split"] == "test"] if summary is not None else pd.DataFrame()
+    for exp, files in experiments.items():
+        spec = config["experiments"][exp]
+        summary = pd.read_csv(files["summary"])
+        test = summary[summary["split"] == "test"]
         wide = (test.pivot_table(index="variant", columns="metric", values="mean", sort=False)
                 if len(test) else pd.DataFrame())
-        exp_figs = [{"name": Path(f).stem, "src": embed_png(f)} for f in figures if f"/{exp}/figures/" in f]
-        exp_tables = []
-        for t in tables:
-            if f"/{exp}/" in t:
-                frame = pd.read_csv(t)
-                exp_tables.append({"name": Path(t).name, "html": frame.head(60).to_html(
-                    index=False, float_format=lambda v: f"{v:.3f}", classes="table", border=0)})
+        exp_tables = [{"name": Path(t).name, "html": pd.read_csv(t).head(60).to_html(
+            index=False, float_format=lambda v: f"{v:.3f}", classes="table", border=0)} for t in files["tables"]]
         sections.append({
             "name": exp,
             "dataset": spec["dataset"],
             "variants": {v: s.get("description", "") for v, s in spec["variants"].items()},
             "summary_html": wide.to_html(float_format=lambda v: f"{v:.3f}", classes="table", border=0)
             if len(wide) else "<p>No results.</p>",
-            "figures": exp_figs,
+            "figures": [{"name": Path(f).stem, "src": embed_png(f)} for f in files["figures"]],
             "tables": exp_tables,
             "claims": [r for r in rows if r["experiment"] == exp],
-            "notebook": os.path.relpath((notebooks or {})[exp], Path(out_html).parent)
-            if exp in (notebooks or {}) else None,
+            "notebook": os.path.relpath(files["notebook"], Path(out_html).parent) if files.get("notebook") else None,
         })
     counts = [(v, VERDICT_CLASSES[v], sum(r["verdict"] == v for r in rows)) for v in stats.VERDICTS]
     env = Environment(loader=PackageLoader("labelbench", "templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("report.html.j2").render(
         facts=facts, claims=rows, counts=counts, rules=DECISION_RULES, interval=INTERVAL, sections=sections,
-        data_figures=[{"name": "/".join(Path(f).parts[-3::2]), "src": embed_png(f)} for f in figures
-                      if "/data/" in f],
+        data_figures=[{"name": name, "src": embed_png(path)} for name, path in dataset_figures.items()],
     )
     Path(out_html).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_html) as tmp:

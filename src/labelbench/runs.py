@@ -1,12 +1,13 @@
-"""What a training job writes, shared by the Keras and the PyTorch side; the framework is imported only when
-:func:`load_trainer` is called, so each process loads just one."""
+"""What a training job writes and how it splits its data, shared by the Keras and the PyTorch side (no framework
+imported here)."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
+
+import numpy as np
 
 from labelbench.errors import DeviceError
 
@@ -75,23 +76,25 @@ def write_run_record(path: str | None, *, experiment: str, variant: str, seed: i
                       **asdict(placement), "versions": versions})
 
 
-def run_parts(path: str) -> tuple[str, int]:
-    """(variant, seed) of a run's file ``…/{experiment}/{variant}/{seed}/<file>``."""
-    parts = str(path).replace("\\", "/").split("/")
-    return parts[-3], int(parts[-2])
+def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train, validation) index arrays over ``n`` training samples, both sorted: the validation share is
+    the first ``round(n · fraction)`` (at least one) of a permutation drawn from ``seed``. Both trainers use it,
+    so a run's validation images depend on its seed alone."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, int(round(n * fraction))) if fraction > 0 and n > 1 else 0
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1) -> Callable[..., dict]:
-    """``train_run`` of ``framework`` (keras or torch), after setting what its framework needs before import:
-    GPUs hidden when ``device`` is cpu, thread variables set to ``threads`` (see
-    :func:`labelbench.scripting.prepare_training_env`)."""
-    from labelbench.scripting import prepare_training_env
+def dataset_needs(loss: str, meta: dict) -> dict:
+    """Arguments of ``loss`` that come from its dataset's sidecar (``labelbench.registry_names.KERAS_LOSS_NEEDS``),
+    where the sidecar has them."""
+    from labelbench.registry_names import KERAS_LOSS_NEEDS
 
-    if framework not in ("keras", "torch"):
-        raise ValueError(f"framework must be keras or torch, got {framework!r}")
-    prepare_training_env(framework, model_spec, device, threads)
-    if framework == "keras":
-        from labelbench.keras.train import train_run
-    else:
-        from labelbench.pytorch.train import train_run
-    return train_run
+    out = {}
+    for argument, key in KERAS_LOSS_NEEDS.get(loss, {}).items():
+        node = meta
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            out[argument] = node
+    return out

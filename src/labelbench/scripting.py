@@ -76,3 +76,16 @@ def prepare_training_env(framework: str, model_spec: dict, device: str, threads:
         os.environ[name] = str(threads)
     if framework == "keras":
         prepare_tensorflow_env(model_spec)
+
+
+def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1):
+    """``train_run`` of ``framework`` (keras or torch), after setting what its framework needs before import:
+    GPUs hidden when ``device`` is cpu, thread variables set to ``threads`` (:func:`prepare_training_env`)."""
+    if framework not in ("keras", "torch"):
+        raise ValueError(f"framework must be keras or torch, got {framework!r}")
+    prepare_training_env(framework, model_spec, device, threads)
+    if framework == "keras":
+        from labelbench.keras.train import train_run
+    else:
+        from labelbench.pytorch.train import train_run
+    return train_run

@@ -19,8 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-TRAIN_RULES = ("train_keras", "train_torch", "landmark_speed")  # every rule whose gpu follows the device
-EXPERIMENTS = ("mosaic", "masked", "landmark", "tagging", "complementary")
+TRAIN_RULES = ("train_keras", "train_torch", "step_timing")  # every rule whose gpu follows the device
 
 
 def placement(config: dict) -> dict[str, tuple[str, int]]:
@@ -29,8 +28,9 @@ def placement(config: dict) -> dict[str, tuple[str, int]]:
             for exp, spec in config["experiments"].items()}
 
 
-def parse_jobs(text: str) -> pd.DataFrame:
-    """One row per job of ``scontrol show job --oneliner``."""
+def parse_jobs(text: str, experiments) -> pd.DataFrame:
+    """One row per job of ``scontrol show job --oneliner`` (``experiments``: the config's, to read them back from
+    the jobs' wildcards)."""
     rows = []
     for line in text.splitlines():
         if not line.strip():
@@ -39,11 +39,11 @@ def parse_jobs(text: str) -> pd.DataFrame:
         comment = fields.get("Comment", "")
         rule = next((r for r in re.findall(r"rule_(\w+?)_wildcards|rule_(\w+)$", comment) for r in r if r), None)
         wildcards = comment.split("_wildcards_", 1)[1] if "_wildcards_" in comment else ""
-        experiment = next((e for e in EXPERIMENTS if wildcards.startswith(f"{e}_")), None)
+        experiment = next((e for e in experiments if wildcards.startswith(f"{e}_")), None)
         rows.append({
             "job_id": int(fields["JobId"]),
             "rule": rule or comment,
-            "experiment": "landmark" if rule == "landmark_speed" else experiment,
+            "experiment": experiment,
             "num_cpus": int(fields.get("NumCPUs", 0)),
             "cpus_per_task": int(fields.get("CPUs/Task", 0)),
             "partition": fields.get("Partition"),
@@ -66,9 +66,9 @@ def max_concurrent(jobs: pd.DataFrame) -> int:
     return peak
 
 
-def compare_summaries(run: Path, reference: Path) -> list[str]:
+def compare_summaries(run: Path, reference: Path, experiments) -> list[str]:
     problems = []
-    for exp in EXPERIMENTS:
+    for exp in experiments:
         ours = pd.read_csv(run / f"results/{exp}/summary.csv")
         theirs = pd.read_csv(reference / f"results/{exp}/summary.csv")
         key = ["variant", "split", "metric"]
@@ -96,7 +96,8 @@ def main() -> int:
     ap.add_argument("--bin", type=Path, required=True)
     args = ap.parse_args()
 
-    jobs = parse_jobs(args.jobs.read_text())
+    config = yaml.safe_load(args.config.read_text())
+    jobs = parse_jobs(args.jobs.read_text(), list(config["experiments"]))
     problems = []
     if jobs.empty:
         return print("no jobs in the scheduler's records") or 1
@@ -105,7 +106,7 @@ def main() -> int:
         problems.append(f"jobs not COMPLETED: {failed[['job_id', 'rule', 'state']].values.tolist()}")
     train = jobs[jobs["rule"].isin(TRAIN_RULES)].copy()
     other = jobs[~jobs["rule"].isin(TRAIN_RULES)]
-    where = placement(yaml.safe_load(args.config.read_text()))
+    where = placement(config)
     train["device"] = [where[e][0] for e in train["experiment"]]
     train["threads"] = [where[e][1] for e in train["experiment"]]
     gpu_jobs, cpu_jobs = train[train["device"] == "gpu"], train[train["device"] == "cpu"]
@@ -145,7 +146,7 @@ def main() -> int:
         subprocess.run([str(args.bin / "snakemake"), "--snakefile", str(args.snakefile), "--directory",
                         str(reference), "--configfile", str(args.config), "--cores", "2", "--resources", "gpu=1",
                         "--quiet"], check=True, timeout=1800)
-    problems += compare_summaries(args.run, reference)
+    problems += compare_summaries(args.run, reference, list(config["experiments"]))
     for p in problems:
         print("  PROBLEM:", p)
     return 1 if problems else 0

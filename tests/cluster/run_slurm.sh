@@ -174,7 +174,7 @@ set +e
 LABELBENCH_ALLOW_CPU_FALLBACK=1 timeout -k 30 1500 "$BIN/snakemake" --snakefile "$ROOT/Snakefile" --directory "$RUN" \
     --profile "$PROFILE" --configfile "$CONFIG" \
     --default-resources slurm_account=labelbench runtime=30 mem_mb=1000 \
-    --set-resources train_keras:mem_mb=2000 train_torch:mem_mb=2000 landmark_speed:mem_mb=2000 \
+    --set-resources train_keras:mem_mb=2000 train_torch:mem_mb=2000 step_timing:mem_mb=2000 \
     --slurm-status-command squeue --slurm-init-seconds-before-status-checks 5 \
     --slurm-keep-successful-logs --jobs 8 \
     >"$WORK/log/snakemake.out" 2>&1

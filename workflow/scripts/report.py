@@ -2,17 +2,23 @@ from labelbench.report import build_report, run_facts
 from labelbench.scripting import redirect_logs
 
 redirect_logs(snakemake.log[0])
-p = snakemake.params
-datasets = dict(zip(p.dataset_names, snakemake.input.datasets, strict=True))
-facts = run_facts(p.config, p.config_files, p.workdir, datasets, p.benchmarks, runs=list(snakemake.input.runs))
+p, i = snakemake.params, snakemake.input
+facts = run_facts(p.config, p.config_files, p.workdir, dict(zip(p.dataset_names, i.datasets, strict=True)),
+                  dict(zip(p.benchmark_jobs, i.benchmarks, strict=True)), runs=list(i.runs))
 build_report(
     config=p.config,
     facts=facts,
-    summaries=dict(zip(p.experiments, snakemake.input.summaries, strict=True)),
-    claims=list(snakemake.input.claims),
-    figures=list(snakemake.input.figures),
-    tables=list(snakemake.input.tables),
+    experiments={
+        exp: {
+            "summary": i[f"summary_{exp}"],
+            "claims": i[f"claims_{exp}"],
+            "notebook": i[f"notebook_{exp}"],
+            "figures": list(i[f"figures_{exp}"]),
+            "tables": list(i[f"tables_{exp}"]),
+        }
+        for exp in p.experiments
+    },
+    dataset_figures=dict(zip(p.dataset_figure_names, i.dataset_figures, strict=True)),
     out_html=snakemake.output.html,
     out_claims=snakemake.output.claims,
-    notebooks=dict(zip(p.experiments, snakemake.input.notebooks, strict=True)),
 )

@@ -1,5 +1,5 @@
-from labelbench.runs import RunOutputs, load_trainer
-from labelbench.scripting import redirect_logs
+from labelbench.runs import RunOutputs
+from labelbench.scripting import load_trainer, redirect_logs
 
 redirect_logs(snakemake.log[0])  # before the framework's import, so its start-up chatter goes to the log too
 

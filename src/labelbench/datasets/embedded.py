@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +143,3 @@ def shapes_scenes(
         write_json(out / f"small_{split}.json", {"samples": part, "labels": labels})
     counts = {t: sum(t in r["image_labels"] for r in records) for t in labels}
     return {"labels": labels, "tag_counts": counts, "n": n, "splits": {"train": n_train, "test": n_test}}
-
-
-def read_json(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())

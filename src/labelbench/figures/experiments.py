@@ -1,4 +1,11 @@
-"""Figures of the experiments, drawn from the stored tables (no deep-learning framework imported)."""
+"""Figures of the experiments, drawn from the stored tables (no deep-learning framework imported).
+
+Every drawing function takes keyword arguments ``experiment`` (the :class:`~labelbench.experiments.Experiment`),
+``summary``, ``histories``, ``predictions`` (paths, in the config's order of variants and seeds) and
+``dataset_dir``, uses what it needs, and returns a matplotlib figure. Which figures an experiment has, and which
+function draws each, is the experiment's declaration (``figures``, ``figure``). Who made a run is read from the
+tables' experiment, variant and seed columns, never from a path.
+"""
 
 from __future__ import annotations
 
@@ -9,38 +16,29 @@ from sklearn.metrics import confusion_matrix
 
 from labelbench.datasets.store import load_dataset
 from labelbench.figures.common import plt, save
-from labelbench.metrics import prob_columns
-from labelbench.runs import run_parts
-
-CURVE_METRICS = {
-    "mosaic": ["loss", "exact_match", "val_exact_match"],
-    "masked": ["loss", "val_loss"],
-    "landmark": ["loss", "val_presence_acc", "val_kp_error_norm"],
-    "tagging": ["loss", "val_macro_f1", "val_micro_f1"],
-    "complementary": ["loss", "val_loss"],
-}
-BAR_METRICS = {
-    "mosaic": ["exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map"],
-    "masked": ["accuracy", "acc_even", "acc_odd"],
-    "landmark": ["presence_acc", "presence_auc", "empty_fpr", "kp_error_norm"],
-    "tagging": ["micro_f1", "macro_f1", "samples_f1", "macro_f1_tuned", "map", "exact_match"],
-}
+from labelbench.metrics import prob_columns, run_identity
 
 
-def curves(histories: list[str], experiment: str):
+def _identity(path: str) -> tuple[str, int]:
+    """(variant, seed) of a run's predictions, from their columns."""
+    _, variant, seed = run_identity(pd.read_parquet(path, columns=["experiment", "variant", "seed"]).head(1))
+    return variant, seed
+
+
+def curves(*, experiment, histories: list[str], **_):
     hist = pd.concat([pd.read_csv(p) for p in histories], ignore_index=True)
-    cols = [c for c in CURVE_METRICS.get(experiment, ["loss"]) if c in hist]
+    cols = [c for c in experiment.curve_metrics if c in hist] or ["loss"]
     long = hist.melt(id_vars=["variant", "seed", "epoch"], value_vars=cols, var_name="metric")
     grid = sns.relplot(data=long, x="epoch", y="value", hue="variant", col="metric", kind="line",
                        errorbar=("pi", 100), facet_kws={"sharey": False}, height=3, aspect=1.2)
     grid.set_titles("{col_name}")
-    grid.figure.suptitle(f"{experiment}: per-epoch curves (band: range over seeds)", y=1.03)
+    grid.figure.suptitle(f"{experiment.name}: per-epoch curves (band: range over seeds)", y=1.03)
     return grid.figure
 
 
-def metric_bars(summary: str, experiment: str):
+def metric_bars(*, experiment, summary: str, **_):
     table = pd.read_csv(summary)
-    table = table[table["metric"].isin(BAR_METRICS.get(experiment, table["metric"].unique()))]
+    table = table[table["metric"].isin(experiment.bar_metrics or table["metric"].unique())]
     grid = sns.catplot(data=table, x="metric", y="mean", hue="variant", col="split", kind="bar",
                        height=3.2, aspect=1.5, errorbar=None)
     for ax, (_, part) in zip(grid.axes.flat, table.groupby("split", sort=True), strict=False):
@@ -52,13 +50,15 @@ def metric_bars(summary: str, experiment: str):
                     x = bar.get_x() + bar.get_width() / 2
                     ax.plot([x, x], [r["ci_low"], r["ci_high"]], color="black", linewidth=1)
     grid.set_titles("{col_name} split")
-    grid.figure.suptitle(f"{experiment}: mean over seeds with 95 % interval", y=1.03)
+    grid.figure.suptitle(f"{experiment.name}: mean over seeds with 95 % interval", y=1.03)
     return grid.figure
 
 
-def _first_seed(predictions: list[str], variant: str | None = None) -> tuple[pd.DataFrame, str]:
-    path = next((p for p in predictions if run_parts(p)[0] == variant), predictions[0])
-    return pd.read_parquet(path), path
+def _first_run(predictions: list[str]) -> tuple[pd.DataFrame, str, int]:
+    """The first run's predictions (the config's first variant, its first seed), its variant and seed."""
+    preds = pd.read_parquet(predictions[0])
+    _, variant, seed = run_identity(preds)
+    return preds, variant, seed
 
 
 def _example_grid(n: int, available: int, cols_n: int, width: float, height: float):
@@ -72,8 +72,8 @@ def _example_grid(n: int, available: int, cols_n: int, width: float, height: flo
     return fig, axes.flat, n
 
 
-def mosaic_examples(predictions: list[str], dataset_dir: str, n: int = 12, threshold: float = 0.5):
-    preds, path = _first_seed(predictions, "bce")
+def mosaic_examples(*, predictions: list[str], dataset_dir: str, n: int = 12, threshold: float = 0.5, **_):
+    preds, variant, seed = _first_run(predictions)
     ds = load_dataset(dataset_dir, mmap=True)
     test = ds.samples.index[ds.samples["split"] == "test"].to_numpy()
     part = preds[preds["split"] == "test"].reset_index(drop=True)
@@ -86,7 +86,6 @@ def mosaic_examples(predictions: list[str], dataset_dir: str, n: int = 12, thres
         ax.set_title(f"true: {', '.join(sorted(true))}\npred: {', '.join(sorted(pred)) or '—'}",
                      fontsize=7, color="green" if true == pred else "red")
         ax.axis("off")
-    variant, seed = run_parts(path)
     fig.suptitle(f"test mosaics, {variant} (seed {seed})")
     fig.tight_layout()
     return fig
@@ -96,11 +95,12 @@ def _variant_runs(predictions: list[str]) -> dict[str, str]:
     """First seed's predictions of every variant."""
     runs: dict[str, str] = {}
     for p in predictions:
-        runs.setdefault(run_parts(p)[0], p)
+        runs.setdefault(_identity(p)[0], p)
     return runs
 
 
-def confusion(predictions: list[str], split: str = "train"):
+def confusion(*, experiment, predictions: list[str], **_):
+    split = experiment.confusion_split
     runs = _variant_runs(predictions)
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.8), squeeze=False)
     for ax, (variant, path) in zip(axes.flat, runs.items(), strict=True):
@@ -115,7 +115,8 @@ def confusion(predictions: list[str], split: str = "train"):
     return fig
 
 
-def class_counts(predictions: list[str], split: str = "train"):
+def class_counts(*, experiment, predictions: list[str], **_):
+    split = experiment.confusion_split
     rows = []
     for variant, path in _variant_runs(predictions).items():
         part = pd.read_parquet(path).query("split == @split")
@@ -130,10 +131,10 @@ def class_counts(predictions: list[str], split: str = "train"):
     return grid.figure
 
 
-def landmark_examples(predictions: list[str], dataset_dir: str, variant: str = "masked", n: int = 12):
-    """Test images with true (green circles) and predicted (red crosses) keypoints; the title gives the true
-    presence and the predicted probability."""
-    preds, path = _first_seed(predictions, variant)
+def landmark_examples(*, predictions: list[str], dataset_dir: str, n: int = 12, **_):
+    """Test images with true (green circles) and predicted (red crosses) keypoints of the first run; the title
+    gives the true presence and the predicted probability."""
+    preds, v, seed = _first_run(predictions)
     preds = preds.query("split == 'test'").reset_index(drop=True)
     ds = load_dataset(dataset_dir, mmap=True)
     test = ds.samples.index[ds.samples["split"] == "test"].to_numpy()
@@ -151,20 +152,19 @@ def landmark_examples(predictions: list[str], dataset_dir: str, variant: str = "
             ax.scatter(pred[:, 0], pred[:, 1], s=30, marker="x", color="red", linewidths=1.5)
         ax.set_title(f"present {int(row['true_presence'])}, p={row['p_presence']:.2f}", fontsize=8)
         ax.axis("off")
-    v, seed = run_parts(path)
     fig.suptitle(f"test images, {v} (seed {seed}): true keypoints o, predicted x")
     fig.tight_layout()
     return fig
 
 
-def keypoint_error_distribution(predictions: list[str]):
+def keypoint_error_distribution(*, predictions: list[str], **_):
     """Per-image keypoint error (pixels) on test images with an object, every variant, all seeds."""
     from labelbench.metrics import keypoint_errors
 
     rows = []
     for path in predictions:
-        variant, seed = run_parts(path)
         part = pd.read_parquet(path).query("split == 'test' and true_presence > 0.5")
+        _, variant, seed = run_identity(pd.read_parquet(path, columns=["experiment", "variant", "seed"]))
         kp = [c[2:] for c in prob_columns(part) if c != "p_presence"]
         true, pred = part[[f"true_{c}" for c in kp]].to_numpy(float), part[[f"p_{c}" for c in kp]].to_numpy(float)
         err = keypoint_errors(true, pred)
@@ -178,7 +178,7 @@ def keypoint_error_distribution(predictions: list[str]):
     return fig
 
 
-def tag_frequency(predictions: list[str]):
+def tag_frequency(*, predictions: list[str], **_):
     """How often each tag occurs in the test split: the imbalance the macro scores pay for."""
     part = pd.read_parquet(predictions[0]).query("split == 'test'")
     tags = [c[4:] for c in part.columns if c.startswith("tag_")]
@@ -191,11 +191,11 @@ def tag_frequency(predictions: list[str]):
     return fig
 
 
-def tagging_examples(predictions: list[str], dataset_dir: str, n: int = 12, threshold: float = 0.5):
+def tagging_examples(*, predictions: list[str], dataset_dir: str, n: int = 12, threshold: float = 0.5, **_):
     from labelbench.images import decode_image
 
-    path = predictions[0]
-    part = pd.read_parquet(path).query("split == 'test'").reset_index(drop=True)
+    preds, variant, seed = _first_run(predictions)
+    part = preds.query("split == 'test'").reset_index(drop=True)
     cols = prob_columns(part)
     fig, axes, n = _example_grid(n, len(part), 4, 3.2, 3.6)
     for ax, i in zip(axes, range(n), strict=False):
@@ -205,13 +205,12 @@ def tagging_examples(predictions: list[str], dataset_dir: str, n: int = 12, thre
         ax.set_title(f"true: {', '.join(sorted(true))}\npred: {', '.join(sorted(pred)) or '—'}", fontsize=7,
                      color="green" if true == pred else "red")
         ax.axis("off")
-    variant, seed = run_parts(path)
     fig.suptitle(f"test images, {variant} (seed {seed}): true vs predicted tags at {threshold}")
     fig.tight_layout()
     return fig
 
 
-def per_tag_f1(predictions: list[str], threshold: float = 0.5):
+def per_tag_f1(*, predictions: list[str], threshold: float = 0.5, **_):
     from labelbench.metrics import per_tag_summary
 
     table = per_tag_summary(predictions, threshold)
@@ -225,27 +224,12 @@ def per_tag_f1(predictions: list[str], threshold: float = 0.5):
     return fig
 
 
-def experiment_figure(figure, experiment, summary, histories, predictions, dataset_dir, out, dpi=110):
-    if figure == "curves":
-        fig = curves(histories, experiment)
-    elif figure == "metrics":
-        fig = metric_bars(summary, experiment)
-    elif figure == "tag_frequency":
-        fig = tag_frequency(predictions)
-    elif figure == "per_tag_f1":
-        fig = per_tag_f1(predictions)
-    elif figure == "examples" and experiment == "tagging":
-        fig = tagging_examples(predictions, dataset_dir)
-    elif figure == "examples" and experiment == "landmark":
-        fig = landmark_examples(predictions, dataset_dir)
-    elif figure == "examples":
-        fig = mosaic_examples(predictions, dataset_dir)
-    elif figure == "kp_error":
-        fig = keypoint_error_distribution(predictions)
-    elif figure == "confusion":
-        fig = confusion(predictions, split="test" if experiment == "complementary" else "train")
-    elif figure == "class_counts":
-        fig = class_counts(predictions)
-    else:
-        raise ValueError(f"unknown figure {figure!r}")
-    save(fig, out, dpi)
+def experiment_figure(figure: str, experiment: str, summary: str, histories: list[str], predictions: list[str],
+                      dataset_dir: str, out: str, dpi: int = 110) -> None:
+    """Draw ``figure`` of ``experiment`` (its declaration names the function) and save it as a PNG."""
+    from labelbench.experiments import get_experiment
+
+    exp = get_experiment(experiment)
+    draw = exp.figure(figure)
+    save(draw(experiment=exp, summary=summary, histories=histories, predictions=predictions,
+              dataset_dir=dataset_dir), out, dpi)

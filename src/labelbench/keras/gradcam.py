@@ -12,9 +12,8 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from scipy.stats import spearmanr
 
-from labelbench.runs import run_parts
+from labelbench.cam_scores import agreement, localisation
 
 
 def _score_layer(model):
@@ -48,33 +47,6 @@ def randomised_copy(model):
     clone = keras.models.clone_model(model)
     clone.build(model.input_shape)
     return clone
-
-
-def top_share_iou(a: np.ndarray, b: np.ndarray, share: float = 0.2) -> float:
-    """IoU of the top ``share`` pixels of two maps."""
-    k = max(1, int(round(a.size * share)))
-    ta = np.zeros(a.size, bool)
-    tb = np.zeros(a.size, bool)
-    ta[np.argsort(a.ravel(), kind="stable")[-k:]] = True
-    tb[np.argsort(b.ravel(), kind="stable")[-k:]] = True
-    return float((ta & tb).sum() / (ta | tb).sum())
-
-
-def agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Spearman rank correlation of the pixels and IoU of the top 20 % of two maps."""
-    if a.std() == 0 or b.std() == 0:  # a flat map (e.g. all zero after the ReLU) ranks nothing
-        return {"spearman": float("nan"), "iou_top20": float("nan")}
-    return {"spearman": float(spearmanr(a.ravel(), b.ravel()).statistic), "iou_top20": top_share_iou(a, b)}
-
-
-def mask_metrics(cam: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """Share of CAM mass inside the object mask (and the mask's share of the image), and the pointing game."""
-    total = float(cam.sum())
-    share = float((mask > 0).mean())
-    if total <= 0:
-        return {"mass_in_mask": float("nan"), "mask_share": share, "pointing": float("nan")}
-    peak = np.unravel_index(np.argmax(cam), cam.shape)
-    return {"mass_in_mask": float(cam[mask > 0].sum()) / total, "mask_share": share, "pointing": float(mask[peak] > 0)}
 
 
 def _test_images(dataset_dir: str, n_per_class: int):
@@ -114,53 +86,32 @@ def study_table(models: dict[str, dict[int, str]], reference: str, dataset_dir: 
                                          **agreement(cams[reference][i], cams[v][i])})
                         if masks is not None:
                             rows.append({**base, "kind": "localisation", "model": v, "with": "",
-                                         **mask_metrics(cams[v][i], masks[i])})
+                                         **localisation(cams[v][i], masks[i])})
     return pd.DataFrame(rows)
 
 
-def summarise_study(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean and a t-interval over images and seeds per (kind, model, depth, target, metric), kept inside each
-    measure's range (:func:`labelbench.stats.mean_interval`: Spearman in [-1, 1], the others in [0, 1])."""
-    from labelbench.metrics import metric_bounds
-    from labelbench.stats import mean_interval
-
-    metrics = {"agreement": ["spearman", "iou_top20"], "localisation": ["mass_in_mask", "mask_share", "pointing"]}
-    value_cols = [c for cols in metrics.values() for c in cols if c in table]
-    long = table.melt(id_vars=["kind", "model", "depth", "target", "seed"], value_vars=value_cols,
-                      var_name="metric")
-    long = long[[m in metrics[k] for k, m in zip(long["kind"], long["metric"], strict=True)]]
-
-    def agg(part):  # flat maps give NaN; a group of only flat maps stays in the table with n = 0
-        est = mean_interval(part["value"], confidence, metric_bounds(f"cam_{part.name[-1]}"))
-        low, high = (est.mean, est.mean) if est.n == 1 else (est.low, est.high)
-        return pd.Series({"mean": est.mean, "ci_low": low, "ci_high": high, "n": est.n})
-
-    keys = ["kind", "model", "depth", "target", "metric"]
-    return long.groupby(keys, sort=False)[["value"]].apply(agg).reset_index()
-
-
-def grid_figure(ordinary: str, other: str, dataset_dir: str, layer: str, depth: str, which: str, n_per_class: int,
+def grid_figure(models: dict[str, str], dataset_dir: str, layer: str, depth: str, which: str, n_per_class: int,
                 out: str, dpi: int = 110):
-    """Original | ordinary CAM | other CAM for ``n_per_class`` test images per class, all correctly classified
-    by the ordinary model (``which = correct``) or misclassified by either model (``misclassified``); maps for
-    each model's predicted class."""
+    """Original | first model's CAM | second model's CAM for ``n_per_class`` test images per class, all correctly
+    classified by both models (``which = correct``) or misclassified by either (``misclassified``); maps for each
+    model's predicted class. ``models`` maps two variant names to their model files (reference first)."""
     from labelbench.figures.common import plt, save
 
     ds, images, labels, _, _ = _test_images(dataset_dir, 10_000)
-    models = {"ordinary": keras.models.load_model(ordinary, compile=False),
-              "other": keras.models.load_model(other, compile=False)}
-    preds = {k: m.predict(images / 255.0, verbose=0).argmax(1) for k, m in models.items()}
-    wrong = (preds["ordinary"] != labels) | (preds["other"] != labels)
+    loaded = {name: keras.models.load_model(path, compile=False) for name, path in models.items()}
+    names = list(loaded)
+    preds = {k: m.predict(images / 255.0, verbose=0).argmax(1) for k, m in loaded.items()}
+    wrong = (preds[names[0]] != labels) | (preds[names[1]] != labels)
     keep = ~wrong if which == "correct" else wrong
     chosen = np.concatenate([np.flatnonzero(keep & (labels == k))[:n_per_class] for k in range(len(ds.classes))])
     rows = max(1, len(chosen))
     fig, axes = plt.subplots(rows, 3, figsize=(6.6, 2.2 * rows), squeeze=False)
     if len(chosen):
-        cams = {k: gradcam(m, images[chosen], layer, preds[k][chosen]) for k, m in models.items()}
+        cams = {k: gradcam(m, images[chosen], layer, preds[k][chosen]) for k, m in loaded.items()}
     for r, i in enumerate(chosen):
         axes[r, 0].imshow(images[i])
         axes[r, 0].set_title(f"true {ds.classes[labels[i]]}", fontsize=7)
-        for c, k in enumerate(("ordinary", "other"), start=1):
+        for c, k in enumerate(names, start=1):
             axes[r, c].imshow(images[i])
             axes[r, c].imshow(cams[k][r], cmap="jet", alpha=0.5, vmin=0, vmax=1)
             axes[r, c].set_title(f"{k}: {ds.classes[preds[k][i]]}", fontsize=7,
@@ -169,7 +120,6 @@ def grid_figure(ordinary: str, other: str, dataset_dir: str, layer: str, depth: 
         ax.axis("off")
     if not len(chosen):
         axes[0, 1].text(0.5, 0.5, f"no {which} test images", ha="center", va="center")
-    other_name = run_parts(other)[0]
-    fig.suptitle(f"Grad-CAM at {depth} ({layer}): ordinary vs {other_name}, {which}", fontsize=9)
+    fig.suptitle(f"Grad-CAM at {depth} ({layer}): {names[0]} vs {names[1]}, {which}", fontsize=9)
     fig.tight_layout()
     save(fig, out, dpi)

@@ -14,11 +14,25 @@ from labelbench.errors import RankError
 
 EPS = 1e-7
 LOSSES: dict[str, Callable[..., Callable]] = {}
+#: what each loss reads from its targets: plain ``labels`` (one- or multi-hot, or any [0, 1] targets),
+#: ``weighted_labels`` (one-hot + a 0/1 weight column), ``keypoint_rows`` ([presence, x1, y1, ...]) or
+#: ``complementary_labels`` (the classes an image is not)
+TARGETS: dict[str, str] = {}
+#: what a loss needs from its dataset besides the targets: {argument: dotted key of the dataset's sidecar}
+NEEDS: dict[str, dict[str, str]] = {}
 
 
-def register(fn):
-    LOSSES[fn.__name__] = fn
-    return fn
+def register(targets: str = "labels", needs: dict[str, str] | None = None):
+    """Register a loss builder under its function name, declaring the targets it reads and what it needs from the
+    dataset (the trainer fills those arguments from the sidecar; labelbench.registry_names mirrors this)."""
+
+    def add(fn):
+        LOSSES[fn.__name__] = fn
+        TARGETS[fn.__name__] = targets
+        NEEDS[fn.__name__] = dict(needs or {})
+        return fn
+
+    return add
 
 
 def get_loss(name: str, **kwargs) -> Callable:
@@ -50,7 +64,7 @@ def _clip(p):
     return ops.clip(p, EPS, 1 - EPS)
 
 
-@register
+@register()
 def bce_sum():
     """Binary cross-entropy summed over the labels (the mosaic source):
     L = -Σ_k [y_k log p_k + (1 - y_k) log(1 - p_k)]."""
@@ -62,7 +76,7 @@ def bce_sum():
     return loss
 
 
-@register
+@register()
 def cce_renorm():
     """The source's categorical CE as the Keras it used computed it on sigmoid outputs: the outputs are
     renormalised to sum 1, then L = -Σ_k y_k log(p_k / Σ_j p_j). On 4-hot targets its minimum is 4·ln 4."""
@@ -74,7 +88,7 @@ def cce_renorm():
     return loss
 
 
-@register
+@register()
 def cce_keras3():
     """The same source line under Keras 3: ``keras.losses.categorical_crossentropy(y, sigmoid_output)``.
     On the TensorFlow backend Keras 3 finds the logits the sigmoid kept on its output and computes softmax
@@ -86,7 +100,7 @@ def cce_keras3():
     return loss
 
 
-@register
+@register()
 def mse():
     """Mean squared error over the labels: L = mean_k (y_k - p_k)²."""
 
@@ -96,7 +110,7 @@ def mse():
     return loss
 
 
-@register
+@register()
 def focal(gamma: float = 2.0, alpha: float | None = None):
     """Binary focal loss (Lin et al. 2017) summed over labels:
     L = -Σ_k [α y (1-p)^γ log p + (1-α)(1-y) p^γ log(1-p)] (α = 0.5·2 = no weighting when None)."""
@@ -111,7 +125,7 @@ def focal(gamma: float = 2.0, alpha: float | None = None):
     return loss
 
 
-@register
+@register()
 def asl(gamma_pos: float = 0.0, gamma_neg: float = 4.0, clip: float = 0.05):
     """Asymmetric Loss (Ridnik et al. 2021) with its defaults γ+ = 0, γ- = 4, clip m = 0.05:
     p_m = max(p - m, 0); L = -Σ_k [y (1-p)^γ+ log p + (1-y) p_m^γ- log(1 - p_m)]."""
@@ -126,7 +140,7 @@ def asl(gamma_pos: float = 0.0, gamma_neg: float = 4.0, clip: float = 0.05):
     return loss
 
 
-@register
+@register(targets="weighted_labels")
 def masked_cce(n_classes: int = 10):
     """The masked source's loss: targets carry one extra column, a 0/1 weight, and
     L = CE(y[:, :n], p) · y[:, n] — rows whose weight is 0 contribute nothing, not even a gradient."""
@@ -138,12 +152,34 @@ def masked_cce(n_classes: int = 10):
     return loss
 
 
-@register
+@register()
 def cce():
     """Categorical cross-entropy on softmax probabilities: L = -Σ_k y_k log p_k."""
 
     def loss(y_true, y_pred):
         return -ops.sum(y_true * ops.log(_clip(y_pred)), axis=-1)
+
+    return loss
+
+
+@register()
+def grouped_cce(groups=None):
+    """Categorical CE within each group of output columns, summed over the groups: the columns hold sigmoid
+    probabilities p, their logits z = log(p / (1 - p)) are softmaxed group by group, and
+    L = -Σ_g Σ_{k ∈ g} y_k log softmax_g(z)_k. ``groups`` lists the groups' sizes in column order (None: one group,
+    i.e. plain softmax CE). One group of all the columns is a multi-class softmax over them; several groups are
+    one softmax head per group (multi-output). On sigmoid outputs, so that one model serves every encoding."""
+
+    def loss(y_true, y_pred):
+        p = _clip(y_pred)
+        z = ops.log(p) - ops.log(1 - p)
+        sizes = list(groups) if groups else [y_true.shape[-1]]
+        total, start = 0.0, 0
+        for size in sizes:
+            zg, yg = z[:, start:start + size], y_true[:, start:start + size]
+            total = total - ops.sum(yg * ops.log_softmax(zg, axis=-1), axis=-1)
+            start += size
+        return total
 
     return loss
 
@@ -166,7 +202,7 @@ def coordinate_mse(y_true, y_pred, masked: bool = True):
     return ops.sign(y_true[:, 0]) * mse if masked else mse
 
 
-@register
+@register(targets="keypoint_rows")
 def landmark_masked():
     """Landmark loss of the source, written correctly: targets [presence, x1, y1, …, xL, yL];
     L_i = BCE(presence_i, p_i) + sign(presence_i) · mean_j (c_ij - ĉ_ij)², one value per sample."""
@@ -177,7 +213,7 @@ def landmark_masked():
     return loss
 
 
-@register
+@register(targets="keypoint_rows")
 def landmark_rank1_bug():
     """The source's pitfall, reproduced on purpose: ``binary_crossentropy(y_true[:, 0], y_pred[:, 0])`` on
     rank-1 slices averages over the *batch* and returns one scalar s = mean_i BCE_i, which then broadcasts
@@ -191,7 +227,7 @@ def landmark_rank1_bug():
     return loss
 
 
-@register
+@register(targets="keypoint_rows")
 def landmark_unmasked():
     """Presence BCE plus MSE on the coordinates of every image, empty ones included (their targets are 0):
     L_i = BCE_i + mean_j (c_ij - ĉ_ij)²."""
@@ -211,7 +247,7 @@ def _comp_weights(y_true):
     return y_true / ops.maximum(ops.sum(y_true, axis=-1, keepdims=True), 1.0)
 
 
-@register
+@register(targets="complementary_labels")
 def pc_sigmoid():
     """The complementary source's loss: L = 1 / (1 + exp(CE(ȳ, p))) with CE(ȳ, p) = -Σ_k ȳ_k log p_k, i.e.
     p_ȳ / (1 + p_ȳ) for one label: small when the named wrong class gets little probability (its gradient
@@ -224,7 +260,7 @@ def pc_sigmoid():
     return loss
 
 
-@register
+@register(targets="complementary_labels")
 def scl_nl():
     """SCL-NL (Chou et al. 2020, "Unbiased Risk Estimators Can Mislead: A Case Study of Learning with
     Complementary Labels"): L = -log(1 - p_ȳ)."""
@@ -242,7 +278,7 @@ def _ure_terms(y_true, y_pred):
     return k, nll, _comp_weights(y_true)
 
 
-@register
+@register(targets="complementary_labels")
 def ure():
     """Unbiased risk estimator (Ishida et al. 2019, "Complementary-Label Learning for Arbitrary Losses and
     Models", Thm. 1, uniform assumption) with CE as ℓ: L = -(K-1) ℓ(p, ȳ) + Σ_j ℓ(p, j), ℓ(p, j) = -log p_j.
@@ -255,7 +291,7 @@ def ure():
     return loss
 
 
-@register
+@register(targets="complementary_labels")
 def ure_nn():
     """Ishida et al. 2019 with the non-negative correction: the batch risk is split by class,
     R_j = mean_i ℓ_ij - (K-1) mean_i ȳ_ij ℓ_ij, and each part is clipped at zero: R = Σ_j max(0, R_j).
@@ -269,7 +305,7 @@ def ure_nn():
     return loss
 
 
-@register
+@register(targets="complementary_labels", needs={"transition": "complementary.transition"})
 def fwd(transition=None):
     """Forward correction (Yu et al. 2018, "Learning with Biased Complementary Labels"): the model's class
     probabilities are pushed through the transition matrix Q (Q[y, k] = P(ȳ = k | y), uniform (1 - I)/(K-1)

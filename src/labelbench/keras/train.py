@@ -17,11 +17,19 @@ import keras
 import numpy as np
 import pandas as pd
 
-from labelbench import targets as T
 from labelbench.datasets.store import load_dataset
 from labelbench.errors import TrainingDiverged
+from labelbench.experiments import get_experiment
 from labelbench.io import atomic_path, write_json, write_table
-from labelbench.runs import Placement, RunOutputs, add_placement_columns, gpu_missing, write_run_record
+from labelbench.runs import (
+    Placement,
+    RunOutputs,
+    add_placement_columns,
+    dataset_needs,
+    gpu_missing,
+    validation_split,
+    write_run_record,
+)
 
 log = logging.getLogger("labelbench.train")
 
@@ -215,25 +223,26 @@ def train_run(
     from labelbench.keras.models import build_model
 
     ds = load_dataset(dataset_dir)
+    exp = get_experiment(experiment)
     train, test = ds.split("train"), ds.split("test")
     val = None
     if training.get("validation_fraction", 0) > 0:  # model selection on a part of train, never on test
-        order = np.random.default_rng(seed).permutation(len(train.images))
-        n_val = max(1, int(round(len(order) * training["validation_fraction"])))
-        val, train = train.take(np.sort(order[:n_val])), train.take(np.sort(order[n_val:]))
-    y_train = T.training_targets(experiment, train, variant_spec)
+        keep, held = validation_split(len(train.images), training["validation_fraction"], seed)
+        val, train = train.take(held), train.take(keep)
+    y_train = exp.training_targets(train, variant_spec)
     spec = {k: v for k, v in model_spec.items() if k != "name"}
-    names = T.output_names(experiment, ds)
-    w_train = T.sample_weights(experiment, train, variant_spec)
+    names = exp.output_names(ds, variant_spec)
+    w_train = exp.sample_weights(train, variant_spec)
     monitor = val if val is not None else test
-    y_monitor = T.training_targets(experiment, monitor, variant_spec)
-    w_monitor = T.sample_weights(experiment, monitor, variant_spec)
+    y_monitor = exp.training_targets(monitor, variant_spec)
+    w_monitor = exp.sample_weights(monitor, variant_spec)
     model = build_model(model_spec["name"], ds.images.shape[1:], len(names), **spec)
-    loss_args = dict(variant_spec.get("loss_args", {}))
-    if variant_spec["loss"] == "fwd" and "transition" not in loss_args and "complementary" in ds.meta:
-        loss_args["transition"] = ds.meta["complementary"]["transition"]  # the matrix the labels were drawn with
+    # what the loss declares it needs from the dataset (e.g. the transition matrix the labels were drawn with)
+    loss_args = {**dataset_needs(variant_spec["loss"], ds.meta), **exp.loss_arguments(ds, variant_spec),
+                 **variant_spec.get("loss_args", {})}
     loss = get_loss(variant_spec["loss"], **loss_args)
-    model.compile(optimizer=_optimizer(training), loss=loss, metrics=TRAINING_METRICS.get(experiment, []))
+    model.compile(optimizer=_optimizer(training), loss=loss,
+                  metrics=[TRAINING_METRICS[m] for m in exp.training_metrics])
 
     val_data = make_dataset(monitor.images, y_monitor, training["batch_size"], weights=w_monitor)
     build_state(model, val_data)
@@ -287,8 +296,8 @@ def train_run(
     parts = [("train", train), ("test", test)] + ([("val", val)] if val is not None else [])
     for split_name, part in parts:
         probs = predict(model, part.images, training["batch_size"])
-        frame = pd.DataFrame({"split": split_name, "sample": np.arange(len(part.images)),
-                              **T.true_label_columns(part)})
+        frame = pd.DataFrame({"experiment": experiment, "variant": variant, "seed": seed, "split": split_name,
+                              "sample": np.arange(len(part.images)), **exp.true_label_columns(part, variant_spec)})
         frame = pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in names])], axis=1)
         frames.append(frame)
     preds = pd.concat(frames, ignore_index=True)

@@ -1,8 +1,8 @@
 """Grad-CAM of the tagging model with pytorch-grad-cam, and how much of each map falls on the tagged object.
 
-The synthetic scenes know every object's box, so a map can be scored: the share of its mass inside the boxes of
-the objects that carry the tag, set against the share of the image those boxes cover (what a uniform map would
-score). A ratio well above 1 means the model looks at the object.
+The synthetic scenes know every object's box, so a map can be scored (labelbench.cam_scores.localisation, the
+scoring the Keras Grad-CAM table uses too): the share of its mass inside the boxes of the objects that carry the
+tag, set against the share of the image those boxes cover. A ratio well above 1 means the model looks at it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+from labelbench.cam_scores import localisation
 from labelbench.pytorch.data import NusWideDataset, model_input, transforms
 from labelbench.pytorch.models import build_model, resolve_layer
 
@@ -42,17 +43,6 @@ def tag_boxes_mask(objects: list[dict], tag: str, size: int, scale: float) -> np
             x0, y0, x1, y1 = (int(round(v * scale)) for v in obj["box"])
             mask[y0:y1, x0:x1] = True
     return mask
-
-
-def localisation(cam: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """Share of CAM mass inside ``mask``, the mask's share of the image, their ratio, and whether the peak
-    falls inside (the pointing game)."""
-    total = float(cam.sum())
-    inside = float(cam[mask].sum()) / total if total > 0 else float("nan")
-    area = float(mask.mean())
-    peak = np.unravel_index(np.argmax(cam), cam.shape)
-    return {"mass_in_box": inside, "box_share": area, "ratio": inside / area if area else float("nan"),
-            "pointing_hit": float(mask[peak])}
 
 
 def open_test_set(dataset_dir: str | Path, image_size: int) -> NusWideDataset:
@@ -86,3 +76,25 @@ def localisation_table(model_path: str, dataset_dir: str, layer: str, n_images: 
             rows.append({"variant": variant, "seed": seed, "image": ds.name(i), "tag": ds.classes[k],
                          "p": float(probs[k]), "layer": layer, **localisation(cam, mask)})
     return pd.DataFrame(rows)
+
+
+def tag_maps(model_path: str, dataset_dir: str, layer: str, index: int, top_k: int) -> dict:
+    """Test image ``index``, its true tags, and the Grad-CAM map of each of its ``top_k`` most probable tags with
+    the boxes of the objects that carry it (what :func:`labelbench.figures.gradcam.tag_figure` draws)."""
+    model, state = load_model(model_path)
+    ds = open_test_set(dataset_dir, state["image_size"])
+    if index >= len(ds):
+        raise IndexError(f"test image {index} asked for, but the test split has {len(ds)} images")
+    x, y = ds[index]
+    image = x.permute(1, 2, 0).numpy()
+    x = model_input(x[None])
+    tags, probs = top_tags(model, x, top_k)
+    objects = ds.annotations.objects[int(ds.indices[index])]
+    scale = state["image_size"] / ds.annotations_image_size(index)
+    return {
+        "image": image, "image_name": ds.name(index), "layer": layer,
+        "true_tags": [ds.classes[k] for k in np.flatnonzero(y.numpy() > 0.5)],
+        "tags": [{"name": ds.classes[k], "p": float(probs[k]), "true": bool(y[k] > 0.5), "cam": cam,
+                  "mask": tag_boxes_mask(objects, ds.classes[k], state["image_size"], scale)}
+                 for k, cam in zip(tags, cams_for(model, layer, x, tags), strict=True)],
+    }

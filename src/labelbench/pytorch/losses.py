@@ -31,10 +31,12 @@ def bce():
 
 
 @register
-def focal(gamma: float = 2.0, alpha: float = 0.25):
+def focal(gamma: float = 2.0, alpha: float | None = None):
     """Sigmoid focal loss (Lin et al. 2017) from torchvision.ops, summed over tags, mean over the batch:
-    L = -Σ_k α_t (1 - p_t)^γ log p_t, α_t = α for positives and 1 - α for negatives (α < 0: no weighting)."""
-    return lambda logits, y: sigmoid_focal_loss(logits, y, alpha=alpha, gamma=gamma, reduction="sum") / len(y)
+    L = -Σ_k α_t (1 - p_t)^γ log p_t, α_t = α for positives and 1 - α for negatives; no weighting when ``alpha``
+    is None. The same loss, defaults and reduction as the Keras ``focal`` (tests/test_tagging.py compares them)."""
+    weight = -1.0 if alpha is None else alpha  # torchvision's "no weighting"
+    return lambda logits, y: sigmoid_focal_loss(logits, y, alpha=weight, gamma=gamma, reduction="sum") / len(y)
 
 
 @register

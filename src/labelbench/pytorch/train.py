@@ -21,10 +21,10 @@ from tqdm import tqdm
 
 from labelbench.errors import TrainingDiverged
 from labelbench.io import atomic_path, write_table
-from labelbench.pytorch.data import NusWideDataset, model_input, transforms, validation_split
+from labelbench.pytorch.data import NusWideDataset, model_input, transforms
 from labelbench.pytorch.losses import get_loss
 from labelbench.pytorch.models import build_model
-from labelbench.runs import Placement, add_placement_columns, gpu_missing, write_run_record
+from labelbench.runs import Placement, add_placement_columns, gpu_missing, validation_split, write_run_record
 
 log = logging.getLogger("labelbench.tagging")
 
@@ -90,6 +90,14 @@ def predict(model, loader, device, channels_last: bool = False) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
+def make_optimizer(params, training: dict) -> torch.optim.Optimizer:
+    """The optimiser the config names, with the keys the schema accepts for it: adam (``amsgrad``) or sgd
+    (``momentum``), at ``learning_rate``."""
+    if training.get("optimizer", "adam") == "sgd":
+        return torch.optim.SGD(params, lr=training["learning_rate"], momentum=training.get("momentum", 0.0))
+    return torch.optim.Adam(params, lr=training["learning_rate"], amsgrad=training.get("amsgrad", False))
+
+
 def _f1(y: np.ndarray, p: np.ndarray, average: str) -> float:
     from labelbench.metrics import multilabel_f1
 
@@ -142,7 +150,7 @@ def train_run(
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = get_loss(variant_spec["loss"], **variant_spec.get("loss_args", {}))
-    optimizer = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
+    optimizer = make_optimizer(model.parameters(), training)
 
     ckpt = Path(outputs.checkpoint_dir)
     start, history, best = 0, [], {"score": -1.0, "epoch": 0}
@@ -157,7 +165,11 @@ def train_run(
     val_loader = _loader(val_ds, bs, False, workers, None, device)
     y_val = val_ds.annotations.targets[val_ds.indices]
     run = f"{experiment}/{variant}/seed {seed}"
+    patience = training.get("patience")
     for epoch in range(start, training["epochs"]):
+        if patience and epoch - best["epoch"] >= patience:  # early stopping on validation macro F1 (resumable:
+            log.info("no better validation macro F1 for %d epochs: stopping", patience)  # best is checkpointed)
+            break
         torch.manual_seed(seed * 100_003 + epoch)  # augmentation draws of this epoch
         loader = _loader(train_ds, bs, True, workers, seed * 100_003 + epoch, device)
         model.train()
@@ -204,7 +216,8 @@ def train_run(
     frames = []
     for split, ds in (("val", val_ds), ("test", test_ds)):
         probs = predict(model, _loader(ds, bs, False, workers, None, device), device, channels_last)
-        frame = pd.DataFrame({"split": split, "sample": ds.indices, "image_name": [ds.name(i) for i in range(len(ds))]})
+        frame = pd.DataFrame({"experiment": experiment, "variant": variant, "seed": seed, "split": split,
+                              "sample": ds.indices, "image_name": [ds.name(i) for i in range(len(ds))]})
         y = ds.annotations.targets[ds.indices]
         frame = pd.concat([frame, pd.DataFrame(y, columns=[f"tag_{c}" for c in classes]),
                            pd.DataFrame(probs.reshape(len(ds), len(classes)), columns=[f"p_{c}" for c in classes])],

@@ -3,10 +3,10 @@ from labelbench.scripting import prepare_training_env, redirect_logs
 
 log = redirect_logs(snakemake.log[0])
 settings = dict(snakemake.params.settings)
-# where and with how many threads the landmark runs train: GPUs hidden on cpu, thread variables set, before TF loads
+# where and with how many threads the experiment's runs train: GPUs hidden on cpu, thread variables set, before TF
 prepare_training_env("keras", settings["model_spec"], settings.pop("device"), settings["threads"])
-from labelbench.keras.speed import landmark_step_times  # noqa: E402  (after the log redirect: TF prints)
+from labelbench.keras.speed import step_times  # noqa: E402  (after the log redirect: TF prints)
 
-result = landmark_step_times(**settings)
-log.info("landmark step times: %s", result)
+result = step_times(**settings)
+log.info("step times: %s", result)
 write_json(snakemake.output[0], result)

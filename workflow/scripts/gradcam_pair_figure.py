@@ -6,8 +6,7 @@ prepare_tensorflow_env(snakemake.params.model_spec)
 from labelbench.keras.gradcam import grid_figure  # noqa: E402
 
 grid_figure(
-    ordinary=snakemake.input.ordinary,
-    other=snakemake.input.other,
+    models={snakemake.params.names[role]: snakemake.input[role] for role in ("reference", "other")},
     dataset_dir=snakemake.input.dataset.rsplit("/", 1)[0],
     layer=snakemake.params.layer,
     depth=snakemake.wildcards.depth,

@@ -1,0 +1,75 @@
+"""Experiments are first-class: one registered module each, and no other library code or rule names one."""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from labelbench.experiments import experiment_names, get_experiment
+from labelbench.metrics import produces_metric
+
+#: where an experiment's name may appear in library code as a string, because there it names something else:
+#: a dataset source (the mosaic source), a dataset task (landmark), or the datasets' `complementary:` key
+DATASET_SENSES = {
+    "src/labelbench/claims.py": {"mosaic"},
+    "src/labelbench/config.py": {"mosaic", "landmark", "complementary"},
+    "src/labelbench/datasets/build.py": {"mosaic", "complementary"},
+    "src/labelbench/datasets/embedded.py": {"landmark"},
+    "src/labelbench/datasets/landmark_csv.py": {"landmark"},
+    "src/labelbench/datasets/store.py": {"landmark"},
+    "src/labelbench/figures/datasets.py": {"landmark"},
+    "src/labelbench/targets.py": {"landmark"},
+}
+
+
+def _string_constants(path: Path) -> set[str]:
+    return {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant)
+            and isinstance(n.value, str)}
+
+
+def test_no_library_module_or_rule_names_an_experiment():
+    names = set(experiment_names())
+    found = {}
+    for path in sorted((ROOT / "src/labelbench").rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        if "experiments" in path.parts:
+            continue
+        hits = (_string_constants(path) & names) - DATASET_SENSES.get(rel, set())
+        if hits:
+            found[rel] = sorted(hits)
+    for path in [*sorted((ROOT / "rules").glob("*.smk")), ROOT / "Snakefile", *sorted((ROOT / "workflow/scripts").glob(
+            "*.py"))]:
+        text = path.read_text()
+        hits = sorted(n for n in names if n in text)
+        if hits:
+            found[str(path.relative_to(ROOT))] = hits
+    assert not found, f"experiment names outside labelbench/experiments: {found}"
+
+
+def test_the_dataset_senses_allowed_above_are_still_used():
+    # an entry that no longer matches anything must go, so the allow-list cannot silently grow stale
+    for rel, allowed in DATASET_SENSES.items():
+        assert allowed <= _string_constants(ROOT / rel), rel
+
+
+@pytest.mark.parametrize("config", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml"])
+def test_every_configured_experiment_is_registered_and_declares_what_the_workflow_asks(config):
+    cfg = yaml.safe_load((ROOT / config).read_text())
+    for name, spec in cfg["experiments"].items():
+        exp = get_experiment(name)
+        assert exp.framework == spec.get("framework", "keras")
+        assert exp.metrics and all(produces_metric(name, m) for m in exp.metrics)
+        assert set(exp.figure_kinds(spec)) >= {"curves", "metrics"}
+        for kind in exp.figure_kinds(spec):
+            assert callable(exp.figure(kind))
+        assert set(exp.training_metrics) <= set(exp.curve_metrics) | {"exact_match", "hamming_accuracy",
+                                                                       "presence_acc", "kp_error_norm"}
+
+
+def test_an_unknown_experiment_is_refused_with_the_registered_names():
+    from labelbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"experiment 'segmentation' is not registered; expected one of \['comp"):
+        get_experiment("segmentation")
