@@ -3,8 +3,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
 CONFIG ?= config.yaml
+# GPU=1: also the `gpu` extra (TensorFlow with its CUDA libraries, for a GPU machine; README "Where training runs")
+GPU ?= 0
+COMMA := ,
+EXTRAS := dev$(if $(filter 1,$(GPU)),$(COMMA)gpu)
+STAMP := $(VENV)/.installed-$(subst $(COMMA),-,$(EXTRAS))
 
 .PHONY: run test lint setup clean
 
@@ -13,7 +17,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]' 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
 	touch $@
 
 run: $(STAMP)

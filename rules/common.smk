@@ -6,6 +6,7 @@ from labelbench.experiments import get_experiment
 from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
 from labelbench.datasets.store import dataset_change
+from labelbench.registry_names import is_weights_file
 
 check_references(config)
 
@@ -224,6 +225,13 @@ def train_params(wildcards):
 def experiment_backend(wildcards):
     """Keras's backend for a Keras experiment's jobs (set before Keras is imported)."""
     return keras_backend(config, wildcards.experiment)
+
+
+def model_weights(wildcards):
+    """The local state-dict file named by `model.weights`, an input of the training job (a torchvision weights
+    name is fetched by the job itself)."""
+    weights = EXPERIMENTS[wildcards.experiment]["model"].get("weights")
+    return [weights] if is_weights_file(weights) else []
 
 
 def eval_params(wildcards):

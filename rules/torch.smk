@@ -4,6 +4,7 @@
 rule train_torch:
     input:
         dataset=experiment_dataset,
+        weights=model_weights,
     output:
         model=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/model.pt",
         history=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/history.csv",

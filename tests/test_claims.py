@@ -85,6 +85,11 @@ def test_value_claims_are_out_of_scope_on_stand_in_data_and_judged_on_the_source
     assert judged.verdict == stats.HOLDS and not judged.detail
     off = _observations({("bce", "exact_match", "test"): [0.30, 0.31, 0.29]})
     assert evaluate_claims("mosaic", _only(paper, "mosaic", "bce_exact_match_value"), off)[0].verdict == stats.FAILS
+    fewer = _only(paper, "mosaic", "bce_exact_match_value")
+    fewer["datasets"]["mosaic_cifar10"]["n_train"] = 256  # the source's data and settings, but far fewer mosaics
+    (small,) = evaluate_claims("mosaic", fewer, obs)
+    assert small.verdict == stats.OUT_OF_SCOPE
+    assert small.detail == "Out of scope: datasets.mosaic_cifar10.n_train is 256 here, 50000 in the source."
 
 
 def test_exact_claims_compare_our_recomputation_with_the_printed_value():

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 import subprocess
 import sys
 
@@ -109,6 +110,9 @@ BAD_CONFIGS = [
     (("experiments", "tagging", "backend"), "jax",
      ["experiments.tagging.backend: 'jax'", "backend chooses Keras's backend, and tagging is trained with PyTorch "
       "directly (framework torch): remove the key"]),
+    (("experiments", "tagging", "model"), {"name": "resnet18", "weights": "weights/resnet18.pt"},
+     ["experiments.tagging.model.weights: weights/resnet18.pt does not exist or is not a file",
+      "expected a state-dict file of resnet18", "or a torchvision weights name such as IMAGENET1K_V1"]),
 ]
 
 
@@ -133,6 +137,20 @@ def test_shipped_configs_validate_and_plan(workdir, config):
     (workdir / "data/nus_wide").mkdir(parents=True)  # the paper config's NUS-WIDE copy (path: data/nus_wide)
     proc = run_snakemake(workdir, "--configfile", str(ROOT / config), "-n", "--quiet", "rules")
     assert "train_keras" in proc.stdout + proc.stderr
+
+
+def test_a_weights_file_that_exists_is_an_input_of_the_training_jobs(workdir):
+    cfg = copy.deepcopy(BASE)
+    cfg["experiments"]["tagging"]["model"] = {"name": "resnet18", "weights": "weights/resnet18.pt"}
+    (workdir / "weights").mkdir()
+    (workdir / "weights/resnet18.pt").write_bytes(b"checked when the job loads it")
+    (workdir / "c.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(workdir, "--configfile", str(workdir / "c.yaml"), "-n")
+    blocks = [b for b in re.split(r"\n(?=rule \w+:)", proc.stdout + proc.stderr) if b.startswith("rule train_torch:")]
+    inputs = [re.search(r"^\s+input: (.*)$", b, re.M).group(1) for b in blocks]
+    runs = sum(len(v.get("seeds", cfg["experiments"]["tagging"]["seeds"]))
+               for v in cfg["experiments"]["tagging"]["variants"].values())
+    assert len(inputs) == runs and all("weights/resnet18.pt" in line.split(", ") for line in inputs), inputs
 
 
 def test_the_paper_config_names_its_missing_nuswide_folder(workdir):

@@ -1,19 +1,12 @@
 """Every downloader against a loopback HTTP server serving small archives in the exact upstream formats."""
 
-import gzip
-import hashlib
-import http.server
-import io
 import json
 import pickle
 import tarfile
-import threading
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from archives import make_caltech, make_cifar, make_mnist, make_nus, md5, serve
 
 from labelbench.datasets import real
 from labelbench.datasets.build import build
@@ -22,110 +15,13 @@ from labelbench.datasets.store import load_dataset
 from labelbench.errors import ChecksumError, DataError
 
 
-def md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        if self.path.startswith("/truncated/"):
-            body = (Path(self.server.root) / self.path.split("/", 2)[2]).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])  # then the connection closes early
-            self.close_connection = True
-            return
-        super().do_GET()
-
-
 @pytest.fixture
 def server(tmp_path):
+    """(folder served, its base URL) of a loopback HTTP server (tests/archives.py)."""
     root = tmp_path / "www"
     root.mkdir()
-    handler = lambda *a, **k: _Handler(*a, directory=str(root), **k)  # noqa: E731
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.root = str(root)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-# ------------------------------------------------------------------ archives in the upstream formats
-def make_cifar(root: Path, per_batch: int = 6) -> Path:
-    rng = np.random.default_rng(0)
-    path = root / "cifar-10-python.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        def add(name, obj):
-            data = pickle.dumps(obj)
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            add(name, {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-                       "labels": [int(x) for x in rng.integers(0, 10, per_batch)], "batch_label": name})
-        add("batches.meta", {"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
-                                             "horse", "ship", "truck"], "num_cases_per_batch": per_batch})
-    return path
-
-
-def _idx(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return gzip.compress(header + array.astype(np.uint8).tobytes())
-
-
-def make_mnist(root: Path) -> dict[str, str]:
-    rng = np.random.default_rng(1)
-    sums = {}
-    for prefix, n in (("train", 12), ("t10k", 5)):
-        for kind, arr in (("images-idx3", rng.integers(0, 256, (n, 28, 28))), ("labels-idx1", rng.integers(0, 10, n))):
-            p = root / f"{prefix}-{kind}-ubyte.gz"
-            p.write_bytes(_idx(arr))
-            sums[p.name] = md5(p)
-    return sums
-
-
-def _jpeg(colour, size=(40, 30)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
-def make_caltech(root: Path) -> Path:
-    inner = io.BytesIO()
-    with tarfile.open(fileobj=inner, mode="w:gz") as tar:
-        for k, (cls, n) in enumerate({"airplanes": 12, "watch": 5, "Leopards": 5, "Motorbikes": 8, "ant": 2}.items()):
-            for i in range(n):
-                data = _jpeg((30 * k, 5 * i, 100))
-                info = tarfile.TarInfo(f"101_ObjectCategories/{cls}/image_{i + 1:04d}.jpg")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    path = root / "caltech-101.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("caltech-101/101_ObjectCategories.tar.gz", inner.getvalue())
-        zf.writestr("caltech-101/Annotations.tar", b"")
-    return path
-
-
-def make_nus(root: Path) -> Path:
-    path = root / "nus_subset.tar.gz"
-    labels = ["sky", "clouds", "water"]
-    with tarfile.open(path, "w:gz") as tar:
-        def add(name, data):
-            info = tarfile.TarInfo(f"nus_wide/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        for split, names in (("train", ["1_a_m.jpg", "2_b_m.jpg"]), ("test", ["3_c_m.jpg"])):
-            samples = [{"image_name": n, "image_labels": labels[: i + 1]} for i, n in enumerate(names)]
-            add(f"small_{split}.json", json.dumps({"samples": samples, "labels": labels}).encode())
-            for n in names:
-                add(n, _jpeg((10, 120, 200)))
-    return path
+    with serve(root) as url:
+        yield root, url
 
 
 # ------------------------------------------------------------------------------------------ the tests

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from archives import jpeg, make_cifar
 from PIL import Image
-from test_downloads import _jpeg, make_cifar
 
 from labelbench.datasets import nus, real
 from labelbench.datasets.build import build
@@ -39,7 +39,7 @@ def nus_folder(root: Path, names=None, prefix: str = "", labels=LABELS, tags=Non
         for n in files:
             path = root / prefix / Path(n).name if prefix else root / n
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(_jpeg((10, 120, 200)))
+            path.write_bytes(jpeg((10, 120, 200)))
     return root
 
 
@@ -83,7 +83,7 @@ def test_a_failed_attempt_leaves_nothing_that_a_later_build_reuses(tmp_path):
     assert sorted(os.listdir(data)) == [], "no staging folder or file of the failed attempt may remain"
     images_only = tmp_path / "second"
     images_only.mkdir()
-    (images_only / "1_a.jpg").write_bytes(_jpeg((1, 2, 3)))
+    (images_only / "1_a.jpg").write_bytes(jpeg((1, 2, 3)))
     with pytest.raises(DataError, match="holds no small_train.json"):  # not the first attempt's annotations
         build_nus(tmp_path, images_only)
     built = build_nus(tmp_path, nus_folder(tmp_path / "third"))
@@ -102,7 +102,7 @@ def test_a_rebuild_replaces_the_whole_folder(tmp_path):
 @pytest.mark.parametrize("name", ["/etc/hostname", "../outside.jpg", "images/../../outside.jpg", "C:evil.jpg",
                                   "..\\outside.jpg"])
 def test_image_names_leading_outside_are_refused_naming_the_sample(tmp_path, name):
-    (tmp_path / "outside.jpg").write_bytes(_jpeg((255, 0, 0)))
+    (tmp_path / "outside.jpg").write_bytes(jpeg((255, 0, 0)))
     source = nus_folder(tmp_path / "src")
     ann = json.loads((source / "small_train.json").read_text())
     ann["samples"][1]["image_name"] = name
@@ -115,7 +115,7 @@ def test_image_names_leading_outside_are_refused_naming_the_sample(tmp_path, nam
 
 def test_a_symlink_inside_a_path_folder_is_refused(tmp_path):
     secret = tmp_path / "secret.jpg"
-    secret.write_bytes(_jpeg((255, 0, 0)))
+    secret.write_bytes(jpeg((255, 0, 0)))
     source = nus_folder(tmp_path / "src")
     (source / "2_b.jpg").unlink()
     (source / "2_b.jpg").symlink_to(secret)

@@ -14,7 +14,9 @@ import yaml
 from conftest import ROOT, run_snakemake
 
 from labelbench.config import keras_backend, training_device
+from labelbench.errors import DeviceError
 from labelbench.report import training_placement
+from labelbench.runs import ALLOW_CPU_FALLBACK
 from labelbench.scripting import THREAD_VARIABLES, prepare_keras_env, prepare_training_env
 
 SMOKE = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
@@ -142,32 +144,98 @@ def test_torch_on_cpu_sees_no_gpu_even_where_one_is_installed():
     assert out.stdout.split() == ["0", "cpu", "2", "cpu"]
 
 
-def test_torch_asked_for_a_gpu_it_cannot_see_says_so_and_trains_on_the_cpu(caplog, monkeypatch):
+@pytest.fixture
+def torch_without_gpu(monkeypatch):
     import torch
 
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    monkeypatch.delenv(ALLOW_CPU_FALLBACK, raising=False)
+    return torch
+
+
+def test_torch_asked_for_a_gpu_it_cannot_see_stops_naming_what_it_found(torch_without_gpu):
     from labelbench.pytorch.train import configure
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with caplog.at_level(logging.WARNING, logger="labelbench.tagging"):
+    with pytest.raises(DeviceError) as err:
+        configure(0, 1, True, "gpu")
+    message = str(err.value)
+    assert f"device gpu was asked for, but PyTorch {torch_without_gpu.__version__} sees no GPU" in message
+    assert "torch.cuda.is_available() is False, torch.cuda.device_count() 0, built with CUDA: " in message
+    assert "CUDA_VISIBLE_DEVICES '0'" in message
+    assert "install a CUDA build of PyTorch" in message and "set device: cpu" in message
+    assert f"set {ALLOW_CPU_FALLBACK}=1" in message
+
+
+def test_torch_without_a_gpu_trains_on_the_cpu_where_the_fallback_is_allowed(torch_without_gpu, caplog,
+                                                                              monkeypatch):
+    from labelbench.pytorch.train import configure
+
+    monkeypatch.setenv(ALLOW_CPU_FALLBACK, "1")
+    with caplog.at_level(logging.WARNING, logger="labelbench.train"):
         assert configure(0, 1, True, "gpu").type == "cpu"
     assert "device gpu was asked for, but PyTorch" in caplog.text
-    assert "sees no GPU (torch.cuda.is_available() is False" in caplog.text
-    assert "install a CUDA build of PyTorch" in caplog.text
+    assert f"Training on the CPU instead, as {ALLOW_CPU_FALLBACK}=1 allows" in caplog.text
+    monkeypatch.setenv(ALLOW_CPU_FALLBACK, "yes")  # only 1 allows it
+    with pytest.raises(DeviceError, match="sees no GPU"):
+        configure(0, 1, True, "gpu")
 
 
-def test_tensorflow_asked_for_a_gpu_it_cannot_see_says_so_and_trains_on_the_cpu(caplog):
+@pytest.fixture
+def tensorflow_without_gpu(monkeypatch):
     pytest.importorskip("tensorflow")
     import tensorflow as tf
 
-    from labelbench.keras.train import configure
-
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this machine has a GPU that TensorFlow sees")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv(ALLOW_CPU_FALLBACK, raising=False)
+    return tf
+
+
+def test_tensorflow_asked_for_a_gpu_it_cannot_see_stops_naming_what_it_found(tensorflow_without_gpu):
+    from labelbench.keras.train import configure
+
+    tf = tensorflow_without_gpu
+    with pytest.raises(DeviceError) as err:
+        configure(0, 1, "gpu")
+    message = str(err.value)
+    assert f"device gpu was asked for, but TensorFlow {tf.__version__} sees no GPU" in message
+    assert f"list_physical_devices('GPU') is [], built with CUDA: {tf.test.is_built_with_cuda()}" in message
+    assert "CUDA_VISIBLE_DEVICES unset" in message
+    assert "pip install -e '.[gpu]' (tensorflow[and-cuda]" in message and "make run GPU=1" in message
+
+
+def test_tensorflow_without_a_gpu_trains_on_the_cpu_where_the_fallback_is_allowed(tensorflow_without_gpu, caplog,
+                                                                                   monkeypatch):
+    from labelbench.keras.train import configure
+
+    monkeypatch.setenv(ALLOW_CPU_FALLBACK, "1")
     with caplog.at_level(logging.WARNING, logger="labelbench.train"):
         placed = configure(0, 1, "gpu")
     assert (placed.device, placed.device_used, placed.kind) == ("gpu", "cpu", "cpu")
-    assert "device gpu was asked for, but TensorFlow" in caplog.text
-    assert "tensorflow[and-cuda]" in caplog.text
+    assert "device gpu was asked for, but TensorFlow" in caplog.text and "tensorflow[and-cuda]" in caplog.text
+
+
+def test_a_gpu_training_job_without_a_gpu_fails_the_run_and_leaves_no_result(workdir, monkeypatch):
+    """Through Snakemake: the job stops at once (before any epoch), its log says why, and nothing is written."""
+    tf = pytest.importorskip("tensorflow")
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU that TensorFlow sees")
+    monkeypatch.delenv(ALLOW_CPU_FALLBACK, raising=False)
+    cfg = {"device": "gpu", "datasets": {"digits": {"source": "digits"}}, "experiments": {"masked": {
+        "dataset": "digits", "model": {"name": "mlp", "hidden": 8},
+        "training": {"batch_size": 32, "epochs": 1}, "variants": {"mask_odd": {"loss": "masked_cce"}}, "seeds": [0]}}}
+    (workdir / "c.yaml").write_text(yaml.safe_dump(cfg))
+    run = "results/masked/mask_odd/0"
+    proc = run_snakemake(workdir, f"{run}/history.csv", "--configfile", str(workdir / "c.yaml"), "--cores", "1",
+                         "--resources", "gpu=1", check=False)
+    assert proc.returncode != 0
+    log = (workdir / "results/logs/train/masked/mask_odd/0.log").read_text()
+    assert "DeviceError: device gpu was asked for, but TensorFlow" in log and "sees no GPU" in log
+    assert "Epoch 1" not in log
+    assert not (workdir / run / "history.csv").exists() and not (workdir / run / "model.keras").exists()
 
 
 def test_the_report_groups_the_runs_by_placement(tmp_path):

@@ -61,3 +61,10 @@ def test_what_the_workflow_imports_at_start_up_loads_no_framework():
             "print(sorted(m for m in ('torch', 'tensorflow', 'keras', 'jax') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_weights_value_is_a_torchvision_name_in_capitals_or_else_a_file():
+    from labelbench.registry_names import is_weights_file
+
+    assert not any(is_weights_file(w) for w in ("IMAGENET1K_V1", "IMAGENET1K_SWAG_E2E_V1", "DEFAULT", None, ""))
+    assert all(is_weights_file(w) for w in ("weights/rx50.pt", "/abs/r50.pth", "imagenet1k_v1", "IMAGENET1K_V1.pt"))

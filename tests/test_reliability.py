@@ -16,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from archives import Handler, make_mnist
 from conftest import ROOT, SNAKEMAKE, run_snakemake
-from test_downloads import _Handler, make_mnist
 
 from labelbench.datasets.download import md5sum
 from labelbench.datasets.store import load_dataset
+from labelbench.runs import ALLOW_CPU_FALLBACK
 
 MASKED = {
     "datasets": {"digits": {"source": "digits", "size": 28}},
@@ -42,10 +43,10 @@ def _config(workdir: Path, cfg: dict) -> list[str]:
     return ["--configfile", str(path), "--cores", "2", "--resources", "gpu=1"]
 
 
-def _start(workdir: Path, *args: str) -> subprocess.Popen:
+def _start(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
 
 
 def _wait(condition, timeout: float, what: str, proc: subprocess.Popen | None = None):
@@ -111,7 +112,7 @@ def test_training_killed_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_
     assert history["epoch"].tolist() == list(range(1, 26))
 
 
-class _StallingHandler(_Handler):
+class _StallingHandler(Handler):
     """Serves half of a file and then hangs while ``server.stall`` is set (a transfer that never finishes)."""
 
     def do_GET(self):
@@ -297,15 +298,16 @@ def test_cpu_training_jobs_run_side_by_side(smoke_run):
 
 
 def test_gpu_jobs_never_overlap_while_other_jobs_run_beside_them(tmp_path):
-    """device gpu: every training job claims the `gpu`, so --resources gpu=1 runs them one at a time (on a machine
-    without a GPU they train on the CPU, with a warning) while other jobs run beside them."""
+    """device gpu: every training job claims the `gpu`, so --resources gpu=1 runs them one at a time while other
+    jobs run beside them. On a machine without a GPU the jobs would stop; LABELBENCH_ALLOW_CPU_FALLBACK=1 lets them
+    train on the CPU, with the warning (README: Where training runs)."""
     cfg = copy.deepcopy(MASKED)
     cfg["device"] = "gpu"
     masked = cfg["experiments"]["masked"]
     masked["training"]["epochs"] = 4
     masked["variants"]["no_mask"] = {"loss": "masked_cce", "mask": "none"}
     masked["seeds"] = [0, 1]
-    proc = _start(tmp_path, "results/masked/summary.csv", *_config(tmp_path, cfg))
+    proc = _start(tmp_path, "results/masked/summary.csv", *_config(tmp_path, cfg), env={ALLOW_CPU_FALLBACK: "1"})
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
     log = max((tmp_path / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_size)

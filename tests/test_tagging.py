@@ -243,6 +243,73 @@ def test_missing_imagenet_weights_offline_say_where_to_put_them(tmp_path, monkey
         build_model("resnet18", 3, weights="IMAGENET1K_V1")
 
 
+@pytest.fixture(scope="module")
+def resnet18_state(tmp_path_factory):
+    """A state-dict file as README tells to make one (torch.save of torchvision's model, its ImageNet head
+    included), from a seeded random initialisation instead of the downloaded weights."""
+    from torchvision.models import get_model
+
+    torch.manual_seed(3)
+    state = get_model("resnet18", weights=None).state_dict()
+    path = tmp_path_factory.mktemp("weights") / "resnet18.pt"
+    torch.save(state, path)
+    return path, state
+
+
+def test_weights_from_a_state_dict_file_are_loaded_under_our_head(resnet18_state):
+    path, state = resnet18_state
+    model = build_model("resnet18", 5, weights=str(path))
+    assert torch.equal(model.conv1.weight, state["conv1.weight"])
+    assert torch.equal(model.layer4[1].bn2.running_var, state["layer4.1.bn2.running_var"])
+    assert isinstance(model.fc[0], torch.nn.Dropout) and model.fc[1].out_features == 5  # ImageNet's fc replaced
+
+
+def _saved(tmp_path, state) -> str:
+    path = tmp_path / "edited.pt"
+    torch.save(state, path)
+    return str(path)
+
+
+def test_a_weights_file_missing_a_key_or_with_an_extra_one_is_refused_naming_them(resnet18_state, tmp_path):
+    _, state = resnet18_state
+    missing = {k: v for k, v in state.items() if k != "layer1.0.conv1.weight"}
+    with pytest.raises(ConfigError, match=r"model.weights: .*edited.pt does not fit resnet18: 1 missing keys "
+                                          r"\(layer1\.0\.conv1\.weight\) \(expected the state dict of torchvision's"):
+        build_model("resnet18", 3, weights=_saved(tmp_path, missing))
+    extra = {**state, "head.weight": torch.zeros(3, 512), "head.bias": torch.zeros(3)}
+    with pytest.raises(ConfigError, match=r"does not fit resnet18: 2 unexpected keys \(head\.weight, head\.bias\)"):
+        build_model("resnet18", 3, weights=_saved(tmp_path, extra))
+
+
+def test_a_weights_file_with_a_wrong_shape_is_refused_naming_key_and_shapes(resnet18_state, tmp_path):
+    _, state = resnet18_state
+    wrong = {**state, "fc.weight": torch.zeros(27, 512), "fc.bias": torch.zeros(27)}  # a head of our own saved
+    with pytest.raises(ConfigError, match=r"does not fit resnet18: 2 shape mismatches \(fc\.weight is \(27, 512\) "
+                                          r"in the file, \(1000, 512\) in resnet18, fc\.bias is \(27,\) in the file"):
+        build_model("resnet18", 3, weights=_saved(tmp_path, wrong))
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_weights_file_that_is_no_state_dict_is_refused_and_nothing_in_it_runs(tmp_path):
+    marker = tmp_path / "ran"
+    with pytest.raises(ConfigError, match="is not a state-dict file torch.load reads with weights_only=True"):
+        build_model("resnet18", 3, weights=_saved(tmp_path, {"conv1.weight": _RunsCode(marker)}))
+    assert not marker.exists(), "the payload ran"
+    with pytest.raises(ConfigError, match=r"holds a dict with keys \['model'\] whose values are not all tensors"):
+        build_model("resnet18", 3, weights=_saved(tmp_path, {"model": {"conv1.weight": torch.zeros(1)}}))
+    with pytest.raises(ConfigError, match="model.weights: nowhere/r18.pt does not exist or is not a file"):
+        build_model("resnet18", 3, weights="nowhere/r18.pt")
+
+
 # ------------------------------------------------------------------------------------------------ training
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory):
@@ -318,3 +385,22 @@ def test_training_runs_deterministic_kernels_unless_the_config_trades_them_for_s
     with pytest.raises(KeyboardInterrupt):
         T.train_run(str(scenes), _outputs(tmp_path), **run)
     assert seen == [(deterministic, not deterministic)]  # cuDNN times its kernels only when determinism is off
+
+
+def test_the_examples_figure_draws_what_a_small_test_split_holds(tmp_path):
+    """Fewer test images than the 12-image grid (a small NUS-WIDE subset): drawn, the rest of the grid blank."""
+    from labelbench.figures.experiments import tagging_examples
+
+    rng = np.random.default_rng(0)
+    names = [f"{i}.jpg" for i in range(5)]
+    for name in names:
+        Image.fromarray(rng.integers(0, 255, (20, 24, 3), np.uint8)).save(tmp_path / name)
+    preds = pd.DataFrame({"experiment": "tagging", "variant": "bce", "seed": 0, "split": "test", "sample": range(5),
+                          "image_name": names,
+                          **{f"tag_{t}": rng.integers(0, 2, 5) for t in LABELS},
+                          **{f"p_{t}": rng.random(5) for t in LABELS}})
+    run = tmp_path / "tagging/bce/0"
+    run.mkdir(parents=True)
+    preds.to_parquet(run / "predictions.parquet")
+    fig = tagging_examples(predictions=[str(run / "predictions.parquet")], dataset_dir=str(tmp_path))
+    assert sum(bool(ax.images) for ax in fig.axes) == 5 and len(fig.axes) == 8

@@ -135,7 +135,8 @@ def dataset_lineage(config: dict, dataset: str) -> list[str]:
 
 def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
     """Why a value claim's figure does not apply to this run ("" when it does): its ``scope`` names the data
-    (dataset sources) and the settings (``training``/``model`` keys) the figure was measured with."""
+    (dataset sources, and ``dataset`` keys such as a mosaic's ``n_train``) and the settings (``training``/``model``
+    keys) the figure was measured with."""
     scope = claim.get("scope", {})
     exp = config["experiments"][experiment]
     variant = exp["variants"].get(claim["variant"], {})
@@ -151,6 +152,10 @@ def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
             have = exp.get(section, {}).get(key)
             if have != want:
                 reasons.append(f"{section}.{key} is {have!r} here, {want!r} in the source")
+    for key, want in scope.get("dataset", {}).items():  # sizes of generated data (a mosaic's n_train)
+        have = config["datasets"][dataset].get(key)
+        if have != want:
+            reasons.append(f"datasets.{dataset}.{key} is {have!r} here, {want!r} in the source")
     return "; ".join(reasons)
 
 

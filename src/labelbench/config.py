@@ -161,6 +161,13 @@ def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
     unknown = [a for a in model if a not in accepted]
     if unknown:
         raise ConfigError(f"{key}.model: {name} takes no argument(s) {unknown}; it accepts {list(accepted)}")
+    weights = model.get("weights")
+    if R.is_weights_file(weights) and not Path(weights).is_file():
+        raise ConfigError(
+            f"{key}.model.weights: {weights} does not exist or is not a file (relative paths are read from the "
+            f"working directory {Path.cwd()}); expected a state-dict file of {name} (README: Pretrained weights "
+            "without a network) or a torchvision weights name such as IMAGENET1K_V1"
+        )
     losses = R.losses(framework)
     for v, vspec in spec["variants"].items():
         vkey = f"{key}.variants.{v}"

@@ -27,3 +27,7 @@ class TrainingDiverged(LabelbenchError):
 
 class RankError(LabelbenchError, ValueError):
     """A loss received rank-1 targets or predictions where it needs (batch, k)."""
+
+
+class DeviceError(LabelbenchError):
+    """A job was sent to a GPU that its framework cannot see."""

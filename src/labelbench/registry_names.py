@@ -9,6 +9,8 @@ that this declaration matches them exactly (names and ``inspect.signature`` para
 
 from __future__ import annotations
 
+import re
+
 #: Keras losses: {name: keyword arguments of its builder}
 KERAS_LOSSES: dict[str, tuple[str, ...]] = {
     "bce_sum": (),
@@ -56,6 +58,14 @@ TORCH_LOSSES: dict[str, tuple[str, ...]] = {
 TORCH_MODELS: dict[str, tuple[str, ...]] = {"small_cnn": ("widths", "convs", "dropout")}
 #: arguments a torchvision classifier takes through :func:`labelbench.pytorch.models.build_model`
 TORCHVISION_MODEL_ARGS = ("weights", "dropout")
+#: torchvision's weights names are enum members in capitals (``IMAGENET1K_V1``, ``DEFAULT``); any other value of
+#: ``model.weights`` is the path of a local state-dict file
+TORCHVISION_WEIGHTS_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def is_weights_file(weights: str | None) -> bool:
+    """Whether a ``model.weights`` value names a local state-dict file (rather than torchvision's weights)."""
+    return bool(weights) and not TORCHVISION_WEIGHTS_NAME.match(str(weights))
 #: ``torchvision.models.list_models(module=torchvision.models)`` of the pinned torchvision
 TORCHVISION_MODELS = (
     "alexnet", "convnext_base", "convnext_large", "convnext_small", "convnext_tiny", "densenet121", "densenet161",

@@ -3,9 +3,18 @@ imported here)."""
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from labelbench.errors import DeviceError
+
+log = logging.getLogger("labelbench.train")
+#: set to 1 to let a job sent to a GPU train on the CPU, with a warning, when its framework sees none (the SLURM
+#: test's stand-in GPUs and the GPU-scheduling drill, on machines without a GPU); unset, such a job stops
+ALLOW_CPU_FALLBACK = "LABELBENCH_ALLOW_CPU_FALLBACK"
 
 
 @dataclass
@@ -35,6 +44,22 @@ class Placement:
     def kind(self) -> str:
         """``cpu`` or ``gpu``: the ``device`` column of history.csv."""
         return "cpu" if self.device_used == "cpu" else "gpu"
+
+
+def gpu_missing(framework: str, found: str, install: str) -> None:
+    """A job asked for a GPU and ``framework`` sees none: stop with a :class:`DeviceError` naming the framework,
+    what it ``found`` (devices, CUDA build) with ``CUDA_VISIBLE_DEVICES``, and how to ``install`` GPU support;
+    with :data:`ALLOW_CPU_FALLBACK` = 1 in the environment, log the same as a warning and return (the caller then
+    trains on the CPU). Stopping is the default because a run meant for a GPU would otherwise train on the CPU
+    unnoticed (Xception at 299 px: days)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    visible = "unset" if visible is None else repr(visible)
+    message = (f"device gpu was asked for, but {framework} sees no GPU ({found}; CUDA_VISIBLE_DEVICES {visible}). "
+               f"For GPU support {install}; or set device: cpu for this experiment")
+    if os.environ.get(ALLOW_CPU_FALLBACK) == "1":
+        log.warning("%s. Training on the CPU instead, as %s=1 allows", message, ALLOW_CPU_FALLBACK)
+        return
+    raise DeviceError(f"{message}. (To train on the CPU anyway, with a warning, set {ALLOW_CPU_FALLBACK}=1.)")
 
 
 def add_placement_columns(history, placement: Placement):

@@ -152,8 +152,10 @@ PROFILE="$WORK/profile"
 rm -rf "$PROFILE"
 cp -r "$ROOT/profiles/slurm" "$PROFILE"
 sed -i -e 's/<cpu-partition>/cpu/g' -e 's/<gpu-partition>/gpu/g' -e 's/<account>/labelbench/g' "$PROFILE"/*.yaml
-# Both kinds of training job: the smoke config with landmark and tagging on device gpu (the stand-in GPUs are
-# no GPUs for the frameworks, so those jobs compute on the CPU, with the same numbers as a local run).
+# Both kinds of training job: the smoke config with landmark and tagging on device gpu. The stand-in GPUs are no
+# GPUs for the frameworks, so those jobs would stop ("sees no GPU"); LABELBENCH_ALLOW_CPU_FALLBACK=1, set below
+# for Snakemake and passed to the jobs by the plugin's sbatch --export=ALL, lets them compute on the CPU, with a
+# warning and the same numbers as a local run.
 CONFIG="$WORK/smoke_gpu.yaml"
 "$BIN/python" - "$ROOT/configs/smoke.yaml" "$CONFIG" <<'PY'
 import sys
@@ -169,7 +171,7 @@ say "snakemake --profile profiles/slurm on configs/smoke.yaml (landmark and tagg
 # Sizes are overridden for this one-node cluster; without accounting storage the status checks must use squeue
 # (sacct would hang Snakemake).
 set +e
-timeout -k 30 1500 "$BIN/snakemake" --snakefile "$ROOT/Snakefile" --directory "$RUN" \
+LABELBENCH_ALLOW_CPU_FALLBACK=1 timeout -k 30 1500 "$BIN/snakemake" --snakefile "$ROOT/Snakefile" --directory "$RUN" \
     --profile "$PROFILE" --configfile "$CONFIG" \
     --default-resources slurm_account=labelbench runtime=30 mem_mb=1000 \
     --set-resources train_keras:mem_mb=2000 train_torch:mem_mb=2000 step_timing:mem_mb=2000 \

@@ -61,15 +61,25 @@ def _first_run(predictions: list[str]) -> tuple[pd.DataFrame, str, int]:
     return preds, variant, seed
 
 
+def _example_grid(n: int, available: int, cols_n: int, width: float, height: float):
+    """A grid for ``n`` example images, or as many as the test split holds (a small subset may hold fewer): the
+    figure, its axes (unused ones blank) and the number of images to draw."""
+    n = max(1, min(n, available))
+    rows = int(np.ceil(n / cols_n))
+    fig, axes = plt.subplots(rows, cols_n, figsize=(width * cols_n, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes.flat, n
+
+
 def mosaic_examples(*, predictions: list[str], dataset_dir: str, n: int = 12, threshold: float = 0.5, **_):
     preds, variant, seed = _first_run(predictions)
     ds = load_dataset(dataset_dir, mmap=True)
     test = ds.samples.index[ds.samples["split"] == "test"].to_numpy()
     part = preds[preds["split"] == "test"].reset_index(drop=True)
     cols = prob_columns(part)
-    cols_n = 4
-    fig, axes = plt.subplots(int(np.ceil(n / cols_n)), cols_n, figsize=(3.0 * cols_n, 3.4 * np.ceil(n / cols_n)))
-    for ax, i in zip(axes.flat, range(n), strict=False):
+    fig, axes, n = _example_grid(n, len(part), 4, 3.0, 3.4)
+    for ax, i in zip(axes, range(n), strict=False):
         ax.imshow(ds.images[test[part.loc[i, "sample"]]])
         true = {c for c in ds.classes if part.loc[i, f"tag_{c}"]}
         pred = {c[2:] for c in cols if part.loc[i, c] >= threshold}
@@ -130,9 +140,8 @@ def landmark_examples(*, predictions: list[str], dataset_dir: str, n: int = 12, 
     test = ds.samples.index[ds.samples["split"] == "test"].to_numpy()
     size = int(preds["image_size"].iloc[0])
     kp = [c[2:] for c in prob_columns(preds) if c != "p_presence"]
-    cols_n = 6
-    fig, axes = plt.subplots(int(np.ceil(n / cols_n)), cols_n, figsize=(2.2 * cols_n, 2.5 * np.ceil(n / cols_n)))
-    for ax, i in zip(axes.flat, range(n), strict=False):
+    fig, axes, n = _example_grid(n, len(preds), 6, 2.2, 2.5)
+    for ax, i in zip(axes, range(n), strict=False):
         row = preds.loc[i]
         ax.imshow(ds.images[test[row["sample"]]])
         true = row[[f"true_{c}" for c in kp]].to_numpy(float).reshape(-1, 2) * size
@@ -188,9 +197,8 @@ def tagging_examples(*, predictions: list[str], dataset_dir: str, n: int = 12, t
     preds, variant, seed = _first_run(predictions)
     part = preds.query("split == 'test'").reset_index(drop=True)
     cols = prob_columns(part)
-    cols_n = 4
-    fig, axes = plt.subplots(int(np.ceil(n / cols_n)), cols_n, figsize=(3.2 * cols_n, 3.6 * np.ceil(n / cols_n)))
-    for ax, i in zip(axes.flat, range(n), strict=False):
+    fig, axes, n = _example_grid(n, len(part), 4, 3.2, 3.6)
+    for ax, i in zip(axes, range(n), strict=False):
         ax.imshow(decode_image(f"{dataset_dir}/{part.loc[i, 'image_name']}"))
         true = {c[2:] for c in cols if part.loc[i, f"tag_{c[2:]}"] > 0.5}
         pred = {c[2:] for c in cols if part.loc[i, c] >= threshold}

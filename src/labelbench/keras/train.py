@@ -34,6 +34,7 @@ from labelbench.runs import (
     RunOutputs,
     add_placement_columns,
     dataset_needs,
+    gpu_missing,
     validation_split,
     write_run_record,
 )
@@ -97,9 +98,8 @@ def _configure_jax(threads: int, device: str) -> Placement:
     gpus = [d for d in jax.devices() if d.platform == "gpu"]
     if device == "cpu" or not gpus:
         if device == "gpu":
-            log.warning("device gpu was asked for, but JAX %s sees no GPU (jax.devices() is %s): training on the "
-                        "CPU instead. For GPU support install jax[cuda12] or jax[cuda13], or set device: cpu",
-                        jax.__version__, jax.devices())
+            gpu_missing(f"Keras on JAX {jax.__version__}", f"jax.devices() is {jax.devices()}",
+                        "install JAX's CUDA build: pip install 'jax[cuda12]' (or jax[cuda13])")
         used = "cpu"
     else:
         used = f"gpu: {gpus[0].device_kind}"
@@ -120,22 +120,24 @@ def _configure_torch(threads: int, device: str) -> Placement:
         inter_op = torch.get_num_interop_threads()
     torch.use_deterministic_algorithms(True, warn_only=True)
     if device == "gpu" and not torch.cuda.is_available():
-        log.warning("device gpu was asked for, but PyTorch %s sees no GPU (torch.cuda.is_available() is False): "
-                    "training on the CPU instead. For GPU support install a CUDA build of PyTorch, or set "
-                    "device: cpu", torch.__version__)
+        gpu_missing(f"Keras on PyTorch {torch.__version__}",
+                    f"torch.cuda.is_available() is False, built with CUDA: {torch.version.cuda}",
+                    "install a CUDA build of PyTorch (https://pytorch.org/get-started/locally/)")
     used = f"gpu: {torch.cuda.get_device_name()}" if device == "gpu" and torch.cuda.is_available() else "cpu"
     return Placement(device, used, threads, inter_op, "torch")
 
 
 def _device_used(tf, device: str) -> str:
+    """What the run computes on; a gpu run without a GPU stops here (:func:`labelbench.runs.gpu_missing`)."""
     gpus = tf.config.get_visible_devices("GPU")
     if device == "cpu":
         return "cpu"
     if not gpus:
-        log.warning("device gpu was asked for, but TensorFlow %s sees no GPU (tf.config.list_physical_devices('GPU')"
-                    " is empty; built with CUDA: %s): training on the CPU instead. For GPU support install "
-                    "tensorflow[and-cuda] (Linux, CUDA 12), or set device: cpu", tf.__version__,
-                    tf.test.is_built_with_cuda())
+        gpu_missing(f"TensorFlow {tf.__version__}",
+                    f"tf.config.list_physical_devices('GPU') is {tf.config.list_physical_devices('GPU')}, built with "
+                    f"CUDA: {tf.test.is_built_with_cuda()}",
+                    "install the CUDA build of TensorFlow: pip install -e '.[gpu]' (tensorflow[and-cuda], Linux "
+                    "with an NVIDIA driver for CUDA 12), or make run GPU=1")
         return "cpu"
     details = tf.config.experimental.get_device_details(gpus[0])
     return f"gpu: {details.get('device_name', gpus[0].name)}"

@@ -24,7 +24,7 @@ from labelbench.io import atomic_path, write_table
 from labelbench.pytorch.data import NusWideDataset, model_input, transforms
 from labelbench.pytorch.losses import get_loss
 from labelbench.pytorch.models import build_model
-from labelbench.runs import Placement, add_placement_columns, validation_split, write_run_record
+from labelbench.runs import Placement, add_placement_columns, gpu_missing, validation_split, write_run_record
 
 log = logging.getLogger("labelbench.tagging")
 
@@ -32,7 +32,8 @@ log = logging.getLogger("labelbench.tagging")
 def configure(seed: int, threads: int, deterministic: bool = True, device: str = "cpu") -> torch.device:
     """Seed, fix CPU threads to ``threads`` (from the config, never from --cores: the count changes a run's
     numbers), ask for deterministic kernels (or, with ``deterministic=False``, let cuDNN pick the fastest ones by
-    timing them); CUDA when ``device`` is gpu and PyTorch sees one, the CPU otherwise.
+    timing them); CUDA when ``device`` is gpu and PyTorch sees one; a gpu run without one stops
+    (:func:`labelbench.runs.gpu_missing`), or with ``LABELBENCH_ALLOW_CPU_FALLBACK=1`` trains on the CPU.
 
     Measured on an H100 (ResNeXt50 at 256 px, batch 32, bf16 autocast, channels-last): deterministic kernels
     ~660 training images/s against ~880 with cuDNN's timed choice, side by side in one process (~960 against
@@ -48,10 +49,11 @@ def configure(seed: int, threads: int, deterministic: bool = True, device: str =
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     torch.backends.cudnn.benchmark = not deterministic
     if device == "gpu" and not torch.cuda.is_available():
-        log.warning("device gpu was asked for, but PyTorch %s sees no GPU (torch.cuda.is_available() is False; "
-                    "built with CUDA: %s): training on the CPU instead. For GPU support install a CUDA build of "
-                    "PyTorch (https://pytorch.org/get-started/locally/), or set device: cpu",
-                    torch.__version__, torch.version.cuda)
+        gpu_missing(f"PyTorch {torch.__version__}",
+                    f"torch.cuda.is_available() is False, torch.cuda.device_count() {torch.cuda.device_count()}, "
+                    f"built with CUDA: {torch.version.cuda or 'no (a CPU build)'}",
+                    "install a CUDA build of PyTorch (the pinned torch from PyPI on Linux x86-64 is one; others: "
+                    "https://pytorch.org/get-started/locally/) and an NVIDIA driver")
     return torch.device("cuda" if device == "gpu" and torch.cuda.is_available() else "cpu")
 
 
