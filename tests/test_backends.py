@@ -128,6 +128,7 @@ def smoke_on(backend: str) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_smoke_pipeline_runs_every_keras_experiment_on_jax(tmp_path, jax_cache):
     """The whole smoke pipeline (training, Grad-CAM, worked examples, step timings, claims, notebooks, report)
     with ``backend: jax``: every output says JAX made it, and the claims that do not depend on the backend's

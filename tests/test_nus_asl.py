@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_downloads import _jpeg
+from archives import jpeg as _jpeg
 
 from labelbench.config import check_references
 from labelbench.datasets.build import LOCAL_SOURCES, build

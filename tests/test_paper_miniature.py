@@ -86,6 +86,7 @@ def test_the_paper_nuswide_spec_reads_a_local_folder(served, workdir):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_paper_config_runs_end_to_end_in_miniature(served, workdir):
     import torch
     from torchvision.models import get_model
