@@ -17,7 +17,6 @@ unreadable image, a presence other than 0/1, a coordinate that is missing or out
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ import pandas as pd
 
 from labelbench.datasets.nus import contained_path
 from labelbench.datasets.store import Dataset
+from labelbench.datasets.user_csv import read_rows
 from labelbench.errors import DataError
 from labelbench.images import decode_array
 
@@ -57,15 +57,7 @@ def landmark_csv(
     dataset: images resized to ``size``², keypoints stored in pixels of the resized image."""
     root = Path(path)
     table = Path(csv_file) if csv_file else root / "landmarks.csv"
-    if not table.is_file():
-        raise DataError(f"landmark CSV {table} does not exist (expected image,presence,x1,y1,...; see the README)")
-    try:  # utf-8-sig: spreadsheet programs start their CSVs with a byte-order mark
-        with table.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{table} is not a UTF-8 CSV file: {exc}") from exc
-    if not rows:
-        raise DataError(f"{table} is empty; expected a header image,presence,x1,y1,...")
+    rows = read_rows(table, "landmark CSV", "image,presence,x1,y1,... (see the README)")
     n_kp, has_split = _header(table, rows[0])
     width = len(rows[0])
     images, presence, coords, splits, files = [], [], [], [], []

@@ -20,7 +20,6 @@ nothing outside ``path`` and the dataset folder holds its images; missing or und
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ import shutil
 from pathlib import Path
 
 from labelbench.datasets.nus import SPLIT_FILES, check_relative_name, contained_path
+from labelbench.datasets.user_csv import read_rows
 from labelbench.errors import DataError
 
 log = logging.getLogger("labelbench.datasets")
@@ -59,15 +59,7 @@ def parse_tags(text: str, where: str) -> list[str]:
 def read_split_csv(table: str | Path) -> dict:
     """Read and check ASL's CSV: {"labels": sorted tags, "rows": {split: [(image path, tags)]}, "untagged": n}."""
     table = Path(table)
-    if not table.is_file():
-        raise DataError(f"ASL split CSV {table} does not exist (expected {DEFAULT_CSV}: image path,label,split)")
-    try:
-        with table.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{table} is not a UTF-8 CSV file: {exc}") from exc
-    if not rows:
-        raise DataError(f"{table} is empty; expected a header <image path>,label,split")
+    rows = read_rows(table, "ASL split CSV", f"{DEFAULT_CSV}: <image path>,label,split")
     header = [h.strip() for h in rows[0]]
     if len(header) != 3 or header[1:] != ["label", "split"]:
         raise DataError(f"{table}, line 1: header {header} is not <image path>,label,split (ASL's nus_wid_data.csv)")
