@@ -19,7 +19,7 @@ def test_smoke_pipeline_writes_every_table_and_figure(smoke_run):
         assert list(summary.columns) == SUMMARY_COLUMNS
         assert set(summary["variant"]) == variants
         long = pd.read_csv(smoke_run / f"results/{exp}/{sorted(variants)[0]}/0/metrics.csv")
-        assert list(long.columns) == ["experiment", "variant", "seed", "split", "metric", "value"]
+        assert list(long.columns) == ["experiment", "variant", "seed", "split", "metric", "value", "backend"]
         assert (smoke_run / f"results/{exp}/figures/curves.png").stat().st_size > 1000
     masked = pd.read_csv(smoke_run / "results/masked/summary.csv").set_index(["variant", "split", "metric"])
     # the source's finding: with the odd-only mask even digits are never learned
