@@ -85,7 +85,7 @@ def test_a_job_hides_the_gpus_on_cpu_and_sets_its_thread_variables_before_the_fr
 
 
 @pytest.mark.parametrize("model, device, threads, onednn", [
-    ("vgg13", "cpu", 2, "0"), ("vgg13", "cpu", 1, None), ("vgg13", "gpu", 2, None), ("xception", "gpu", 1, "0")])
+    ("vgg13", "cpu", 2, "0"), ("vgg13", "cpu", 1, "0"), ("vgg13", "gpu", 2, None), ("xception", "gpu", 1, "0")])
 def test_tensorflow_keeps_onednn_only_where_it_is_deterministic_and_does_not_crash(
         monkeypatch, model, device, threads, onednn):
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)

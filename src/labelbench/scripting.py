@@ -51,11 +51,13 @@ def prepare_tensorflow_env(model_spec: dict, device: str = "gpu", threads: int =
     """Environment a Keras job on TensorFlow needs before TensorFlow is imported.
 
     TensorFlow's own kernels instead of oneDNN's for separable-convolution models (:data:`SEPARABLE_MODELS`) and
-    for CPU training with more than one thread: oneDNN (not in its deterministic mode, which TensorFlow does not
-    switch on) may split a multi-threaded primitive differently from run to run, and the smoke run's 2-thread
-    mosaic jobs gave different final losses with --cores 1 and --cores 2 on the CI machine (9.1003 against 9.0967
-    for ``cce_keras3``), though never on the development machine. One thread (the default) keeps oneDNN."""
-    if model_spec.get("name") in SEPARABLE_MODELS or (device == "cpu" and threads > 1):
+    for every training job on the CPU: oneDNN (not in its deterministic mode, which TensorFlow does not switch on)
+    gave the smoke run different bytes with --cores 1 and --cores 2 — first the 2-thread mosaic jobs on the CI
+    machine (final loss 9.1003 against 9.0967), then, with the NumPy input pipeline, the 1-thread landmark, masked
+    and multioutput jobs on the development machine (validation loss 1.6067072 against 1.6067075 after one epoch),
+    while every job on TensorFlow's own kernels (mini-Xception, and mosaic once it had 2 threads) stayed identical.
+    The cost is speed on plain convolutions (~1.7x on the landmark CNN, DEVELOPERS.md)."""
+    if model_spec.get("name") in SEPARABLE_MODELS or device == "cpu":
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
