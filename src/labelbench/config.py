@@ -129,23 +129,26 @@ def _dataset_ref(key: str, exp: str, ref: str, datasets: dict) -> None:
         )
 
 
+def _check_framework(exp: str, spec: dict) -> None:
+    framework = spec.get("framework", "keras")
+    expected = get_experiment(exp).framework
+    if framework != expected:
+        raise ConfigError(f"experiments.{exp}.framework: {framework!r}; {exp} is trained with {expected!r}")
+
+
 def check_frameworks(config: dict) -> None:
     """Refuse an experiment given the wrong framework. Run before the schema, whose training keys depend on the
     framework: otherwise a wrong framework is reported as unexpected training keys rather than as itself."""
     for exp, spec in (config.get("experiments") or {}).items():
-        if exp not in experiment_names() or not isinstance(spec, dict):
-            continue  # the schema and check_references name what is wrong then
-        framework = spec.get("framework", "keras")
-        expected = get_experiment(exp).framework
-        if framework != expected:
-            raise ConfigError(f"experiments.{exp}.framework: {framework!r}; {exp} is trained with {expected!r}")
+        if exp in experiment_names() and isinstance(spec, dict):  # others: the schema names the fault
+            _check_framework(exp, spec)
 
 
 def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
     key = f"experiments.{exp}"
     experiment = get_experiment(exp)
     _dataset_ref(f"{key}.dataset", exp, spec["dataset"], datasets)
-    check_frameworks({"experiments": {exp: spec}})
+    _check_framework(exp, spec)
     framework = experiment.framework
     if framework == "torch" and spec.get("backend"):
         raise ConfigError(f"{key}.backend: {spec['backend']!r}; backend chooses Keras's backend, and {exp} is "

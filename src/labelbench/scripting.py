@@ -47,7 +47,7 @@ def redirect_logs(log_path: str | os.PathLike | None) -> logging.Logger:
 SEPARABLE_MODELS = ("mini_xception", "xception")
 
 
-def prepare_tensorflow_env(model_spec: dict, device: str = "gpu", threads: int = 1) -> None:
+def prepare_tensorflow_env(model_spec: dict, device: str = "gpu") -> None:
     """Environment a Keras job on TensorFlow needs before TensorFlow is imported.
 
     TensorFlow's own kernels instead of oneDNN's for separable-convolution models (:data:`SEPARABLE_MODELS`) and
@@ -65,7 +65,7 @@ def prepare_tensorflow_env(model_spec: dict, device: str = "gpu", threads: int =
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def prepare_keras_env(model_spec: dict, backend: str = "tensorflow", device: str = "gpu", threads: int = 1) -> None:
+def prepare_keras_env(model_spec: dict, backend: str = "tensorflow", device: str = "gpu") -> None:
     """Environment a Keras job needs before Keras is imported: ``KERAS_BACKEND`` (the config's choice, over
     whatever the caller's environment said), and on TensorFlow its oneDNN switch (:func:`prepare_tensorflow_env`).
 
@@ -80,7 +80,7 @@ def prepare_keras_env(model_spec: dict, backend: str = "tensorflow", device: str
                            f"backend {backend!r} was asked for; a process can hold one Keras backend")
     os.environ["KERAS_BACKEND"] = backend
     if backend == "tensorflow":
-        prepare_tensorflow_env(model_spec, device, threads)
+        prepare_tensorflow_env(model_spec, device)
     elif backend == "jax":
         prepare_jax_env()
 
@@ -133,7 +133,7 @@ def prepare_training_env(framework: str, model_spec: dict, device: str, threads:
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     if framework == "keras":
-        prepare_keras_env(model_spec, backend, device, threads)
+        prepare_keras_env(model_spec, backend, device)
         if backend == "jax":
             os.environ["NPROC"] = str(threads)
             if device == "cpu":
