@@ -85,7 +85,7 @@ def main():
     from labelbench.scripting import prepare_training_env
 
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    prepare_training_env("keras", {"name": "vgg13"}, "cpu", args.threads, backend)
+    prepare_training_env("keras", "cpu", args.threads, backend)
 
     import keras
     import pandas as pd

@@ -129,7 +129,7 @@ def measure(config_path: str, experiment: str, epochs: int, steps: int, threads:
 
     from labelbench.scripting import prepare_training_env
 
-    prepare_training_env("keras", exp["model"], device, threads, os.environ["KERAS_BACKEND"])
+    prepare_training_env("keras", device, threads, os.environ["KERAS_BACKEND"])
     import keras
 
     from labelbench.keras.data import make_dataset

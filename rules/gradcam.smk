@@ -28,7 +28,6 @@ rule gradcam_pair_figure:
         method=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"].get(
             "methods", ["gradcam"]
         )[0],
-        model_spec=lambda wc: EXPERIMENTS[wc.experiment]["model"],
         backend=experiment_backend,
         dpi=config["figures"]["dpi"],
     script:
@@ -58,7 +57,6 @@ rule gradcam_pair_table:
         layers=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"],
         per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["table_images"],
         gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
-        model_spec=lambda wc: EXPERIMENTS[wc.experiment]["model"],
         backend=experiment_backend,
     script:
         "../workflow/scripts/gradcam_pair_table.py"

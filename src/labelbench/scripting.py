@@ -40,32 +40,29 @@ def redirect_logs(log_path: str | os.PathLike | None) -> logging.Logger:
     return logger
 
 
-#: models built from separable convolutions: with TensorFlow 2.21's oneDNN CPU kernels some input sizes
-#: crash the process (segfault / "free(): invalid size", measured here at 48-64 px), so those jobs run
-#: TensorFlow's own kernels (about 1.7x slower on plain convolutions, measured on the landmark CNN; the default
-#: mini-Xception at 32 px is faster on them: ~34 against ~45 ms a training step)
-SEPARABLE_MODELS = ("mini_xception", "xception")
+def prepare_tensorflow_env() -> None:
+    """Environment every TensorFlow job needs before TensorFlow is imported: TensorFlow's own CPU kernels instead
+    of oneDNN's (``TF_ENABLE_ONEDNN_OPTS=0``, over whatever the caller's environment said).
 
-
-def prepare_tensorflow_env(model_spec: dict, device: str = "gpu") -> None:
-    """Environment a Keras job on TensorFlow needs before TensorFlow is imported.
-
-    TensorFlow's own kernels instead of oneDNN's for separable-convolution models (:data:`SEPARABLE_MODELS`) and
-    for every training job on the CPU: oneDNN (not in its deterministic mode, which TensorFlow does not switch on)
-    gave the smoke run different bytes with --cores 1 and --cores 2 — first the 2-thread mosaic jobs on the CI
-    machine (final loss 9.1003 against 9.0967), then, with the NumPy input pipeline, the 1-thread landmark, masked
-    and multioutput jobs on the development machine (validation loss 1.6067072 against 1.6067075 after one epoch),
-    while every job on TensorFlow's own kernels (mini-Xception, and mosaic once it had 2 threads) stayed identical.
-    The cost is speed on plain convolutions (~1.7x on the landmark CNN, DEVELOPERS.md)."""
-    if model_spec.get("name") in SEPARABLE_MODELS or device == "cpu":
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    Two reasons, both measured. oneDNN crashed the separable-convolution models (mini-Xception, Xception) at some
+    input sizes (segfault / "free(): invalid size" at 48-64 px). And oneDNN, outside a deterministic mode that
+    TensorFlow does not switch on, changed a run's bytes from one run to the next: the smoke run differed between
+    --cores 1 and --cores 2 (2-thread mosaic jobs on the CI machine, final loss 9.1003 against 9.0967; 1-thread
+    landmark, masked and multioutput jobs here, validation loss 1.6067072 against 1.6067075 after one epoch), and
+    the SLURM test's landmark job, placed on device gpu on a CPU-only node, differed from the same job on device
+    cpu (kp_error_px 8.42087 against 8.42126) once only device-cpu jobs ran without oneDNN. Every job on
+    TensorFlow's own kernels was identical. On a GPU, oneDNN only served ops left on the CPU. The cost is speed on
+    plain CPU convolutions (~1.7x on the landmark CNN, DEVELOPERS.md); the default mini-Xception is faster without
+    it (~34 against ~45 ms a training step).
+    """
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 
 
 #: the Keras 3 backends a Keras experiment can run on (``backend`` in the config)
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def prepare_keras_env(model_spec: dict, backend: str = "tensorflow", device: str = "gpu") -> None:
+def prepare_keras_env(backend: str = "tensorflow") -> None:
     """Environment a Keras job needs before Keras is imported: ``KERAS_BACKEND`` (the config's choice, over
     whatever the caller's environment said), and on TensorFlow its oneDNN switch (:func:`prepare_tensorflow_env`).
 
@@ -80,7 +77,7 @@ def prepare_keras_env(model_spec: dict, backend: str = "tensorflow", device: str
                            f"backend {backend!r} was asked for; a process can hold one Keras backend")
     os.environ["KERAS_BACKEND"] = backend
     if backend == "tensorflow":
-        prepare_tensorflow_env(model_spec, device)
+        prepare_tensorflow_env()
     elif backend == "jax":
         prepare_jax_env()
 
@@ -113,7 +110,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-def prepare_training_env(framework: str, model_spec: dict, device: str, threads: int,
+def prepare_training_env(framework: str, device: str, threads: int,
                          backend: str = "tensorflow") -> None:
     """Environment a training (or step-timing) job needs before its framework is imported.
 
@@ -133,14 +130,14 @@ def prepare_training_env(framework: str, model_spec: dict, device: str, threads:
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     if framework == "keras":
-        prepare_keras_env(model_spec, backend, device)
+        prepare_keras_env(backend)
         if backend == "jax":
             os.environ["NPROC"] = str(threads)
             if device == "cpu":
                 os.environ["JAX_PLATFORMS"] = "cpu"
 
 
-def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads: int = 1,
+def load_trainer(framework: str, device: str = "cpu", threads: int = 1,
                  backend: str | None = None):
     """``train_run`` of ``framework`` (keras or torch), after setting what its framework needs before import:
     GPUs hidden when ``device`` is cpu, thread variables set to ``threads``, and for keras ``KERAS_BACKEND`` set to
@@ -149,7 +146,7 @@ def load_trainer(framework: str, model_spec: dict, device: str = "cpu", threads:
         raise ValueError(f"framework must be keras or torch, got {framework!r}")
     if framework == "torch" and backend not in (None, "torch"):
         raise ValueError(f"backend {backend!r} chooses Keras's backend; the torch framework has none")
-    prepare_training_env(framework, model_spec, device, threads, backend or "tensorflow")
+    prepare_training_env(framework, device, threads, backend or "tensorflow")
     if framework == "keras":
         from labelbench.keras.train import train_run
     else:

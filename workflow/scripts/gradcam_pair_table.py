@@ -1,7 +1,7 @@
 from labelbench.scripting import prepare_keras_env, redirect_logs
 
 redirect_logs(snakemake.log[0])
-prepare_keras_env(snakemake.params.model_spec, snakemake.params.backend)  # before Keras loads
+prepare_keras_env(snakemake.params.backend)  # before Keras loads
 
 from labelbench.cam_scores import summarise_study  # noqa: E402
 from labelbench.io import write_table  # noqa: E402
