@@ -127,8 +127,10 @@ def measure(config_path: str, experiment: str, epochs: int, steps: int, threads:
     device = exp.get("device") or config.get("device", "cpu")
     threads = threads or training["threads"]
 
-    from labelbench.scripting import prepare_training_env
+    from labelbench.scripting import keep_freed_memory, prepare_training_env
 
+    if os.environ.get("LABELBENCH_GLIBC_DEFAULTS") != "1":  # as every job does (labelbench.scripting.redirect_logs)
+        keep_freed_memory()
     prepare_training_env("keras", device, threads, os.environ["KERAS_BACKEND"])
     import keras
 

@@ -2,16 +2,56 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import sys
+
+#: glibc's ``mallopt`` parameters (``<malloc.h>``)
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+#: what :func:`keep_freed_memory` sets: blocks up to 32 MiB (glibc's largest mmap threshold on 64-bit) come from
+#: the heap, freed heap memory is returned to the kernel only past 2 GiB (``mallopt`` takes an int), and the heap
+#: grows 256 MiB at a time
+ALLOCATOR_SETTINGS = {"mmap_threshold": 32 * 2**20, "trim_threshold": 2**31 - 1, "top_pad": 256 * 2**20}
+
+
+def keep_freed_memory() -> bool:
+    """Tell glibc's allocator to keep the memory a job frees instead of handing it back to the kernel at once.
+
+    By default glibc serves every block above its mmap threshold (128 KiB, raised dynamically up to 32 MiB) with
+    a fresh ``mmap`` and unmaps it on ``free``, and trims the heap whenever 128 KiB at its top are free. A training
+    step allocates and frees its activations and gradients (MBs each) on every step, so every step faulted its
+    pages in again: one default mosaic job spent 27.5 of 82.5 CPU-seconds in the kernel, 21.9 M minor page faults
+    (issue 28). These are the settings ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` and
+    ``MALLOC_TOP_PAD_`` make, set through ``mallopt`` so that the job's own code sets them (the variables are read
+    only when a process starts, before any script runs); with them that job ran 55 s instead of 85 with identical
+    bytes. The cost is memory: a job keeps its peak heap until it ends. Where the C library is not glibc (no
+    ``mallopt``) this does nothing and returns False. Written by hand: no library wraps ``mallopt``.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    settings = ((_M_MMAP_THRESHOLD, ALLOCATOR_SETTINGS["mmap_threshold"]),
+                (_M_TRIM_THRESHOLD, ALLOCATOR_SETTINGS["trim_threshold"]),
+                (_M_TOP_PAD, ALLOCATOR_SETTINGS["top_pad"]))
+    return all(mallopt(param, value) == 1 for param, value in settings)
 
 
 def redirect_logs(log_path: str | os.PathLike | None) -> logging.Logger:
     """Send this job's output to ``log_path``: Python's stdout/stderr, the ``labelbench`` logger, and the
     process's file descriptors 1 and 2, so that what native libraries print lands there too. labelbench's own
     warnings and errors are also shown where the job's output went before (Snakemake's console), so that what a
-    user should act on (a damaged dataset, skipped images) is seen without opening the log."""
+    user should act on (a damaged dataset, skipped images) is seen without opening the log.
+
+    Every job script calls this first, so it is also where the job's allocator is set
+    (:func:`keep_freed_memory`), before any framework allocates."""
+    keep_freed_memory()
     console = None
     if log_path:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
