@@ -1,7 +1,12 @@
 # Input functions and helpers. Rules stay declarative; everything computed from the config is here.
 from pathlib import Path
 
-from labelbench.config import check_references, keras_backend, training_device
+from labelbench.config import (
+    check_references,
+    keras_backend,
+    training_cost,
+    training_device,
+)
 from labelbench.experiments import get_experiment
 from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
 from labelbench.datasets.real import remote_files
@@ -182,11 +187,32 @@ def gradcam_study_runs(wildcards):
     ]
 
 
-def gradcam_study_models(wildcards):
-    """Every seed's model of the variants trained on the experiment's own dataset."""
+def gradcam_seed_runs(wildcards):
+    """(variant, model file) of one seed's runs on the experiment's own dataset: the reference's seeds each get a
+    Grad-CAM table job of their own (rule gradcam_seed_table)."""
+    exp, seed = wildcards.experiment, int(wildcards.seed)
     return [
-        f"{RESULTS}/{wildcards.experiment}/{r['variant']}/{r['seed']}/model.keras"
-        for r in gradcam_study_runs(wildcards)
+        (run["variant"], f"{RESULTS}/{exp}/{run['variant']}/{seed}/model.keras")
+        for run in gradcam_study_runs(wildcards)
+        if run["seed"] == seed
+    ]
+
+
+def gradcam_seed_models(wildcards):
+    return [path for _, path in gradcam_seed_runs(wildcards)]
+
+
+def gradcam_seed_variants(wildcards):
+    return [variant for variant, _ in gradcam_seed_runs(wildcards)]
+
+
+def gradcam_seed_tables(wildcards):
+    """The per-seed Grad-CAM tables, in the order of the reference variant's seeds."""
+    exp = wildcards.experiment
+    reference = EXPERIMENTS[exp]["gradcam"]["reference"]
+    return [
+        f"{RESULTS}/{exp}/gradcam/seed{s}.parquet"
+        for s in variant_seeds(exp, reference)
     ]
 
 
@@ -218,7 +244,9 @@ def train_params(wildcards):
         "threads": spec["training"]["threads"],
     }
     if spec["framework"] == "keras":
-        params["backend"] = keras_backend(config, wildcards.experiment)
+        params["backend"] = keras_backend(
+            config, wildcards.experiment, wildcards.variant
+        )
     return params
 
 
@@ -236,6 +264,11 @@ def model_weights(wildcards):
 
 def eval_params(wildcards):
     return {"threshold": EXPERIMENTS[wildcards.experiment]["threshold"]}
+
+
+def train_priority(wildcards):
+    """Longest training jobs first (labelbench.config.training_cost)."""
+    return training_cost(config, wildcards.experiment, wildcards.variant)
 
 
 def train_threads(wildcards):

@@ -1,21 +1,6 @@
-# Metric tables and figures of every experiment; none of these jobs imports a deep-learning framework.
-
-
-rule evaluate:
-    input:
-        predictions=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/predictions.parquet",
-        history=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/history.csv",
-    output:
-        parquet=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.parquet",
-        csv=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.csv",
-    log:
-        f"{RESULTS}/logs/evaluate/{{experiment}}/{{variant}}/{{seed}}.log",
-    conda:
-        SOFTWARE
-    params:
-        spec=eval_params,
-    script:
-        "../workflow/scripts/evaluate.py"
+# Metric tables and figures of every experiment; none of these jobs imports a deep-learning framework. Each run's
+# metrics.parquet/.csv are written by its training job (labelbench.metrics.evaluate_run), which saves a process
+# per run (~3-4 s each: Python, pandas and scikit-learn started again for ~0.6 s of work).
 
 
 rule aggregate:

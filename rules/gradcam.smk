@@ -34,10 +34,33 @@ rule gradcam_pair_figure:
         "../workflow/scripts/gradcam_pair_figure.py"
 
 
+# The per-image table, one job per seed (side by side on the cores), then merged in the seeds' order.
+rule gradcam_seed_table:
+    input:
+        models=gradcam_seed_models,
+        dataset=experiment_dataset,
+    output:
+        f"{RESULTS}/{{experiment}}/gradcam/seed{{seed}}.parquet",
+    log:
+        f"{RESULTS}/logs/gradcam/{{experiment}}/seed{{seed}}.log",
+    wildcard_constraints:
+        experiment=experiments_with(gradcam="keras_pairs"),
+    conda:
+        SOFTWARE
+    params:
+        variants=gradcam_seed_variants,
+        reference=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["reference"],
+        layers=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"],
+        per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["table_images"],
+        gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
+        backend=experiment_backend,
+    script:
+        "../workflow/scripts/gradcam_seed_table.py"
+
+
 rule gradcam_pair_table:
     input:
-        models=gradcam_study_models,
-        dataset=experiment_dataset,
+        tables=gradcam_seed_tables,
     output:
         images=f"{RESULTS}/{{experiment}}/gradcam_images.parquet",
         table=report(
@@ -51,13 +74,6 @@ rule gradcam_pair_table:
         experiment=experiments_with(gradcam="keras_pairs"),
     conda:
         SOFTWARE
-    params:
-        runs=gradcam_study_runs,
-        reference=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["reference"],
-        layers=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["layers"],
-        per_class=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"]["table_images"],
-        gradcam=lambda wc: EXPERIMENTS[wc.experiment]["gradcam"],
-        backend=experiment_backend,
     script:
         "../workflow/scripts/gradcam_pair_table.py"
 

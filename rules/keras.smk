@@ -9,6 +9,8 @@ rule train_keras:
         history=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/history.csv",
         predictions=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/predictions.parquet",
         run=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/run.json",
+        metrics=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.parquet",
+        metrics_csv=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/metrics.csv",
     log:
         f"{RESULTS}/logs/train/{{experiment}}/{{variant}}/{{seed}}.log",
     benchmark:
@@ -18,11 +20,13 @@ rule train_keras:
     conda:
         SOFTWARE
     threads: train_threads
+    priority: train_priority
     resources:
         gpu=train_gpus,
     params:
         framework="keras",
         run=train_params,
+        evaluation=eval_params,
         checkpoint_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/checkpoint",
         tensorboard_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/tensorboard",
     script:

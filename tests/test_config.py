@@ -110,6 +110,11 @@ BAD_CONFIGS = [
     (("experiments", "tagging", "backend"), "jax",
      ["experiments.tagging.backend: 'jax'", "backend chooses Keras's backend, and tagging is trained with PyTorch "
       "directly (framework torch): remove the key"]),
+    (("experiments", "tagging", "variants", "asl", "backend"), "torch",
+     ["experiments.tagging.variants.asl.backend: 'torch'", "backend chooses Keras's backend, and tagging is trained "
+      "with PyTorch directly (framework torch): remove the key"]),
+    (("experiments", "mosaic", "variants", "bce", "backend"), "numpy",
+     ["'numpy' is not one of ['tensorflow', 'jax', 'torch', None]"]),
     (("experiments", "tagging", "model"), {"name": "resnet18", "weights": "weights/resnet18.pt"},
      ["experiments.tagging.model.weights: weights/resnet18.pt does not exist or is not a file",
       "expected a state-dict file of resnet18", "or a torchvision weights name such as IMAGENET1K_V1"]),

@@ -134,3 +134,38 @@ def test_the_study_table_has_every_method_and_faithfulness_rows(ported, tmp_path
     assert "method" in summary and set(summary.loc[summary["kind"] == "faithfulness", "metric"]) == {
         "deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined"}
     assert summary["ci_low"].min() >= -1
+
+
+def test_a_seeds_rows_are_the_same_computed_alone_or_after_other_seeds(ported, tmp_path):
+    """The pipeline computes the Grad-CAM table one seed per job (rule gradcam_seed_table) and merges the seeds in
+    order: seed 1 computed first and alone gives the rows study_table gives it after seed 0, and the merged
+    per-seed files equal the whole table."""
+    import keras
+    import pandas as pd
+
+    from labelbench.cam_scores import merge_seed_tables
+    from labelbench.datasets import embedded
+    from labelbench.datasets.store import write_dataset
+    from labelbench.io import write_table
+    from labelbench.keras.gradcam import seed_table, study_table
+
+    _, model, _ = ported
+    ds = embedded.shapes(["circle", "triangle", "star"], 12, 4, 3, seed=0)
+    write_dataset(tmp_path / "data", ds, source="shapes", params={}, inputs={})
+    paths = {"ordinary": {}, "pc_sigmoid": {}}
+    for seed, scale in ((0, 0.5), (1, 0.7)):
+        other = keras.models.clone_model(model)
+        other.set_weights([w * scale for w in model.get_weights()])
+        for name, m in (("ordinary", model), ("pc_sigmoid", other)):
+            m.save(tmp_path / f"{name}{seed}.keras")
+            paths[name][seed] = str(tmp_path / f"{name}{seed}.keras")
+    args = ("ordinary", str(tmp_path / "data"), {"shallow": "conv0", "deep": "conv1"}, 2, ("gradcam",), True, 3)
+    alone = seed_table({v: p[1] for v, p in paths.items()}, 1, *args)
+    whole = study_table(paths, *args)
+    pd.testing.assert_frame_equal(whole[whole["seed"] == 1].reset_index(drop=True), alone)
+    files = []
+    for seed in (0, 1):
+        files.append(tmp_path / f"seed{seed}.parquet")
+        write_table(seed_table({v: p[seed] for v, p in paths.items()}, seed, *args), files[-1])
+    write_table(whole, tmp_path / "whole.parquet")
+    pd.testing.assert_frame_equal(merge_seed_tables(files), pd.read_parquet(tmp_path / "whole.parquet"))

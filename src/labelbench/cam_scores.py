@@ -74,3 +74,11 @@ def summarise_study(table: pd.DataFrame, keys=("kind", "method", "model", "depth
         return pd.Series({"mean": est.mean, "ci_low": low, "ci_high": high, "n": est.n})
 
     return long.groupby([*keys, "metric"], sort=False)[["value"]].apply(agg).reset_index()
+
+
+def merge_seed_tables(paths) -> pd.DataFrame:
+    """The per-seed Grad-CAM tables (``gradcam/seed<N>.parquet``, one job each) as one table, in the order given
+    (the reference variant's seeds). An empty seed table (no test image of a class) adds no rows."""
+    frames = [pd.read_parquet(p) for p in paths]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -150,9 +150,12 @@ def _check_experiment(exp: str, spec: dict, datasets: dict) -> None:
     _dataset_ref(f"{key}.dataset", exp, spec["dataset"], datasets)
     _check_framework(exp, spec)
     framework = experiment.framework
-    if framework == "torch" and spec.get("backend"):
-        raise ConfigError(f"{key}.backend: {spec['backend']!r}; backend chooses Keras's backend, and {exp} is "
-                          "trained with PyTorch directly (framework torch): remove the key")
+    backends = [(f"{key}.backend", spec.get("backend"))] + [
+        (f"{key}.variants.{v}.backend", vspec.get("backend")) for v, vspec in spec["variants"].items()]
+    for where, backend in backends:
+        if framework == "torch" and backend:
+            raise ConfigError(f"{where}: {backend!r}; backend chooses Keras's backend, and {exp} is "
+                              "trained with PyTorch directly (framework torch): remove the key")
     model = dict(spec["model"])
     name = model.pop("name")
     accepted = R.model_arguments(framework, name)
@@ -314,7 +317,36 @@ def training_device(config: dict, experiment: str) -> str:
     return config["experiments"][experiment].get("device") or config.get("device", "cpu")
 
 
-def keras_backend(config: dict, experiment: str) -> str:
-    """Keras's backend for ``experiment``'s jobs: its own ``backend``, else the config's top-level one (default
-    tensorflow)."""
-    return config["experiments"][experiment].get("backend") or config.get("backend", "tensorflow")
+def keras_backend(config: dict, experiment: str, variant: str | None = None) -> str:
+    """Keras's backend for ``experiment``'s jobs, or for the training jobs of one ``variant``: the variant's own
+    ``backend``, else the experiment's, else the config's top-level one (default tensorflow)."""
+    spec = config["experiments"][experiment]
+    own = spec.get("variants", {}).get(variant, {}).get("backend") if variant is not None else None
+    return own or spec.get("backend") or config.get("backend", "tensorflow")
+
+
+#: training images assumed for a dataset whose size the config does not state (a download or a user's folder)
+UNSTATED_TRAINING_IMAGES = 10_000
+
+
+def training_cost(config: dict, experiment: str, variant: str) -> int:
+    """A relative cost of one training job, for Snakemake's ``priority`` (the longest jobs start first, so that no
+    core idles at the end beside one long job): epochs x training images x pixels per image, in millions.
+
+    From the config alone, because jobs are planned before any dataset exists; per-model costs are left out (the
+    default config's models train within ~2x of each other per pixel: README "Training efficiency"). Training
+    images: the dataset's ``n_train``, or ``n_train_per_class`` x its classes, or (a download or a user's folder,
+    whose size the config does not state) :data:`UNSTATED_TRAINING_IMAGES`.
+    """
+    spec = config["experiments"][experiment]
+    training = spec["training"]
+    name = spec["variants"][variant].get("dataset") or spec["dataset"]
+    datasets = config["datasets"]
+    data = datasets[name]
+    side = data.get("size", 32)
+    if data.get("source") == "mosaic":
+        side = 2 * datasets.get(data.get("tiles"), {}).get("size", 16)
+    side = training.get("image_size") or side
+    images = data.get("n_train") or data.get("n_train_per_class", 0) * len(data.get("classes", [])) or (
+        UNSTATED_TRAINING_IMAGES)
+    return max(1, round(training["epochs"] * images * side * side / 1e6))

@@ -242,6 +242,18 @@ def prob_columns(predictions: pd.DataFrame) -> list[str]:
 IDENTITY = ("experiment", "variant", "seed")
 
 
+def evaluate_run(predictions: str, history: str, parquet: str, csv: str, threshold: float = 0.5) -> pd.DataFrame:
+    """One run's metrics (:func:`evaluate_predictions`) from its written ``predictions`` and ``history`` files, as
+    parquet and CSV. The training job calls it last (rules ``train_keras``/``train_torch``), reading the files
+    back so that the metrics are those of the stored predictions, and saving a process per run."""
+    from labelbench.io import write_table
+
+    table = evaluate_predictions(pd.read_parquet(predictions), threshold, history=pd.read_csv(history))
+    write_table(table, parquet)
+    write_table(table, csv)
+    return table
+
+
 def run_identity(table: pd.DataFrame) -> tuple[str, str, int]:
     """(experiment, variant, seed) of a run's table (predictions, history), from the columns that carry them."""
     missing = [c for c in IDENTITY if c not in table]

@@ -18,3 +18,8 @@ train_run(
     ),
     **run,
 )
+
+from labelbench.metrics import evaluate_run  # noqa: E402  (no framework; here to save a process per run)
+
+evaluate_run(snakemake.output.predictions, snakemake.output.history, snakemake.output.metrics,
+             snakemake.output.metrics_csv, **snakemake.params.evaluation)

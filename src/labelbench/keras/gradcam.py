@@ -96,40 +96,53 @@ def study_table(models: dict[str, dict[int, str]], reference: str, dataset_dir: 
     """Long table of per-image CAM numbers, for every seed, depth and method, for the true and the predicted class:
     agreement of ``reference`` (the ordinary model) with each other variant and with its weight-randomised copy;
     localisation (mass in mask, pointing game) of every model; with ``with_faithfulness``, the faithfulness of
-    every trained model's maps of its predicted class (kind ``faithfulness``: deletion/insertion areas, ROAD)."""
+    every trained model's maps of its predicted class (kind ``faithfulness``: deletion/insertion areas, ROAD).
+
+    The seeds of ``reference`` in order, each computed by :func:`seed_table` alone (the pipeline runs one job per
+    seed, side by side, and concatenates them in this order)."""
+    frames = [seed_table({v: p[seed] for v, p in models.items() if seed in p}, seed, reference, dataset_dir,
+                         layers, n_per_class, methods, with_faithfulness, steps)
+              for seed in models[reference]]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def seed_table(models: dict[str, str], seed: int, reference: str, dataset_dir: str, layers: dict[str, str],
+               n_per_class: int, methods: tuple[str, ...] = ("gradcam",), with_faithfulness: bool = False,
+               steps: int = 8) -> pd.DataFrame:
+    """The rows of :func:`study_table` for one seed: ``models`` maps each variant to its model file of ``seed``.
+    Everything random here (the randomised copy's weights, ROAD's imputation noise) is drawn from ``seed`` alone,
+    so a seed's rows are the same whether computed alone or beside other seeds."""
     _, images, labels, masks, pick = _test_images(dataset_dir, n_per_class)
     rows = []
-    for seed, ref_path in models[reference].items():
-        ref = keras.models.load_model(ref_path, compile=False)
-        keras.utils.set_random_seed(seed)
-        loaded = {reference: ref, "randomised": randomised_copy(ref)}
-        loaded.update({v: keras.models.load_model(p[seed], compile=False) for v, p in models.items()
-                       if v != reference and seed in p})
-        preds = {v: m.predict(images / 255.0, verbose=0).argmax(1) for v, m in loaded.items()}
-        rng = np.random.default_rng(seed)  # ROAD's imputation noise
-        for depth, layer in layers.items():
-            for method in methods:
-                for target in ("true", "predicted"):
-                    cams = {v: gradcam(m, images, layer, labels if target == "true" else preds[v], method)
-                            for v, m in loaded.items()}
-                    faithful = {}
-                    if with_faithfulness and target == "predicted":
-                        faithful = {v: faithfulness_many(images / 255.0, cams[v], _scorer(m, images, preds[v]), steps,
-                                                         rng)
-                                    for v, m in loaded.items() if v != "randomised"}
-                    for i in range(len(images)):
-                        base = {"seed": seed, "depth": depth, "layer": layer, "method": method, "target": target,
-                                "image": int(pick[i]), "label": int(labels[i])}
-                        for v in loaded:
-                            if v != reference:
-                                rows.append({**base, "kind": "agreement", "model": v, "with": reference,
-                                             **agreement(cams[reference][i], cams[v][i])})
-                            if masks is not None:
-                                rows.append({**base, "kind": "localisation", "model": v, "with": "",
-                                             **localisation(cams[v][i], masks[i])})
-                            if v in faithful:
-                                rows.append({**base, "kind": "faithfulness", "model": v, "with": "",
-                                             **faithful[v][i]})
+    ref = keras.models.load_model(models[reference], compile=False)
+    keras.utils.set_random_seed(seed)
+    loaded = {reference: ref, "randomised": randomised_copy(ref)}
+    loaded.update({v: keras.models.load_model(p, compile=False) for v, p in models.items() if v != reference})
+    preds = {v: m.predict(images / 255.0, verbose=0).argmax(1) for v, m in loaded.items()}
+    rng = np.random.default_rng(seed)  # ROAD's imputation noise
+    for depth, layer in layers.items():
+        for method in methods:
+            for target in ("true", "predicted"):
+                cams = {v: gradcam(m, images, layer, labels if target == "true" else preds[v], method)
+                        for v, m in loaded.items()}
+                faithful = {}
+                if with_faithfulness and target == "predicted":
+                    faithful = {v: faithfulness_many(images / 255.0, cams[v], _scorer(m, images, preds[v]), steps,
+                                                     rng)
+                                for v, m in loaded.items() if v != "randomised"}
+                for i in range(len(images)):
+                    base = {"seed": seed, "depth": depth, "layer": layer, "method": method, "target": target,
+                            "image": int(pick[i]), "label": int(labels[i])}
+                    for v in loaded:
+                        if v != reference:
+                            rows.append({**base, "kind": "agreement", "model": v, "with": reference,
+                                         **agreement(cams[reference][i], cams[v][i])})
+                        if masks is not None:
+                            rows.append({**base, "kind": "localisation", "model": v, "with": "",
+                                         **localisation(cams[v][i], masks[i])})
+                        if v in faithful:
+                            rows.append({**base, "kind": "faithfulness", "model": v, "with": "",
+                                         **faithful[v][i]})
     return pd.DataFrame(rows)
 
 
