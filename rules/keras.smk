@@ -17,10 +17,10 @@ rule train_keras:
         f"{RESULTS}/benchmarks/train/{{experiment}}/{{variant}}/{{seed}}.tsv"
     wildcard_constraints:
         experiment="|".join(KERAS_EXPERIMENTS) or "no_keras_experiment",
+    priority: train_priority
     conda:
         SOFTWARE
     threads: train_threads
-    priority: train_priority
     resources:
         gpu=train_gpus,
     params:

@@ -18,10 +18,10 @@ rule train_torch:
         f"{RESULTS}/benchmarks/train/{{experiment}}/{{variant}}/{{seed}}.tsv"
     wildcard_constraints:
         experiment="|".join(TORCH_EXPERIMENTS) or "no_torch_experiment",
+    priority: train_priority
     conda:
         SOFTWARE
     threads: train_threads
-    priority: train_priority
     resources:
         gpu=train_gpus,
     params:
