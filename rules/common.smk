@@ -415,6 +415,17 @@ def benchmark_files():
     return jobs
 
 
+def benchmark_threads():
+    """Threads of each job of benchmark_files(), in its order: dataset builds 1, training its configured threads."""
+    threads = [1 for _ in DATASETS]
+    for exp in EXPERIMENTS:
+        for v in EXPERIMENTS[exp]["variants"]:
+            threads += [EXPERIMENTS[exp]["training"]["threads"]] * len(
+                variant_seeds(exp, v)
+            )
+    return threads
+
+
 def notebook_paths(wildcards, input):
     """The notebook's tables, by name (the template reads these, never a folder)."""
     table_names = get_experiment(wildcards.experiment).tables

@@ -20,6 +20,8 @@ rule report:
         config_files=[str(f) for f in workflow.config_settings.configfiles],
         workdir=workflow.basedir,
         benchmark_jobs=[job for job, _ in benchmark_files()],
+        benchmark_threads=benchmark_threads(),
+        cores=workflow.cores,
         experiments=list(EXPERIMENTS),
         dataset_names=list(DATASETS),
         dataset_figure_names=dataset_figure_names(),

@@ -373,3 +373,17 @@ def test_every_job_script_sets_the_allocator_before_anything_else_allocates():
     first_calls = {s.name: next((line for line in s.read_text().splitlines() if line and not line.startswith(
         ("from ", "import ", "#"))), "") for s in scripts}
     assert all(re.match(r"(\w+ = )?redirect_logs\(", line) for line in first_calls.values()), first_calls
+
+
+def test_core_occupancy_counts_each_jobs_threads_over_the_span_the_jobs_covered():
+    """Two 1-thread jobs side by side for 10 s, then one 2-thread job for 5 s, on 2 cores: fully busy (1.0); the same
+    jobs with a 5-s gap before the last one: 30 busy core-seconds over 20 s x 2 cores = 0.75."""
+    import pandas as pd
+
+    from labelbench.report import core_occupancy
+
+    busy = pd.DataFrame({"seconds": [10.0, 10.0, 5.0], "end": [110.0, 110.0, 115.0], "threads": [1, 1, 2]})
+    assert core_occupancy(busy, 2)["occupancy"] == pytest.approx(1.0)
+    gap = busy.assign(end=[110.0, 110.0, 120.0])
+    facts = core_occupancy(gap, 2)
+    assert facts["occupancy"] == pytest.approx(0.75) and facts["span_s"] == 20.0 and facts["busy_core_s"] == 30.0

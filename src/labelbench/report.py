@@ -54,8 +54,25 @@ def embed_png(path: str | Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
+def core_occupancy(jobs: pd.DataFrame, cores: int) -> dict:
+    """How busy the cores were while the jobs with a benchmark file (dataset builds and training, the bulk of a
+    run) ran: the sum of each job's wall seconds x its threads over (the span from the first job's start to the
+    last one's end) x ``cores``. A job's end is its benchmark file's time (Snakemake writes it as the job ends),
+    its start that less its wall seconds. A compute-bound job keeps its threads' cores busy, so 1.0 means no core
+    sat idle while such work remained. Meaningful for a run made in one go (``make run`` from scratch): benchmark
+    files left by an earlier run widen the span. Written by hand: Snakemake records no per-run utilisation."""
+    if not len(jobs) or cores < 1:
+        return {"occupancy": float("nan"), "span_s": 0.0, "busy_core_s": 0.0, "cores": cores}
+    start = float((jobs["end"] - jobs["seconds"]).min())
+    span = float(jobs["end"].max()) - start
+    busy = float((jobs["seconds"] * jobs["threads"]).sum())
+    return {"occupancy": busy / (span * cores) if span > 0 else float("nan"), "span_s": span, "busy_core_s": busy,
+            "cores": cores}
+
+
 def run_facts(config: dict, config_files: list[str], workdir: str | Path, datasets: dict[str, str],
-              benchmarks: dict[str, str], runs: list[str] | None = None) -> dict:
+              benchmarks: dict[str, str], runs: list[str] | None = None, cores: int = 1,
+              threads: dict[str, int] | None = None) -> dict:
     """What was run: config and its hash, dataset checksums, hardware, package versions, git commit, job times
 (``benchmarks``: {job: its Snakemake benchmark file}), and where and with how many threads the training runs
     computed (from their ``run.json``)."""
@@ -92,8 +109,11 @@ def run_facts(config: dict, config_files: list[str], workdir: str | Path, datase
     for job, path in benchmarks.items():
         frame = pd.read_csv(path, sep="\t")
         jobs.append({"job": job, "seconds": float(frame["s"].iloc[0]),
-                     "max_rss_mb": float(frame["max_rss"].iloc[0]) if "max_rss" in frame else float("nan")})
-    jobs_table = pd.DataFrame(jobs, columns=["job", "seconds", "max_rss_mb"]).sort_values("job")
+                     "max_rss_mb": float(frame["max_rss"].iloc[0]) if "max_rss" in frame else float("nan"),
+                     "end": os.path.getmtime(path), "threads": (threads or {}).get(job, 1)})
+    jobs_table = pd.DataFrame(jobs, columns=["job", "seconds", "max_rss_mb", "end", "threads"]).sort_values("job")
+    occupancy = core_occupancy(jobs_table, cores)
+    jobs_table = jobs_table.drop(columns=["end"])
     return {
         "config_files": config_files or ["config.yaml"],
         "config_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
@@ -105,6 +125,7 @@ def run_facts(config: dict, config_files: list[str], workdir: str | Path, datase
         "datasets": data,
         "jobs": jobs_table.to_dict("records"),
         "total_job_seconds": float(jobs_table["seconds"].sum()) if len(jobs_table) else 0.0,
+        "occupancy": occupancy,
         "training": training_placement(runs or []),
     }
 

@@ -4,7 +4,8 @@ from labelbench.scripting import redirect_logs
 redirect_logs(snakemake.log[0])
 p, i = snakemake.params, snakemake.input
 facts = run_facts(p.config, p.config_files, p.workdir, dict(zip(p.dataset_names, i.datasets, strict=True)),
-                  dict(zip(p.benchmark_jobs, i.benchmarks, strict=True)), runs=list(i.runs))
+                  dict(zip(p.benchmark_jobs, i.benchmarks, strict=True)), runs=list(i.runs), cores=p.cores,
+                  threads=dict(zip(p.benchmark_jobs, p.benchmark_threads, strict=True)))
 build_report(
     config=p.config,
     facts=facts,
