@@ -5,6 +5,8 @@ tests/test_backends.py runs it again on JAX (all of it) and on torch (models, lo
 process of its own, since a process holds one Keras backend.
 """
 
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -176,33 +178,72 @@ def _outputs(d):
                         predictions=str(d / "predictions.parquet"), checkpoint_dir=str(d / "ckpt"))
 
 
-@pytest.mark.parametrize("augment", [None, {"hflip": True, "vflip": True, "rotation": 30, "shift": 0.1}])
-def test_a_run_killed_after_an_epoch_resumes_to_the_same_result(mosaic_dir, tmp_path, monkeypatch, augment):
-    run = {**RUN, "training": {**RUN["training"], "augment": augment}}
-    whole = tmp_path / "whole"
-    T.train_run(str(mosaic_dir), _outputs(whole), **run)
-
-    broken = tmp_path / "broken"
+def _kill_after_epoch_1(monkeypatch, dataset_dir, out, run):
+    """Train ``run`` into ``out`` and kill it (KeyboardInterrupt) once its first epoch's checkpoint is written."""
     real_save = T._save_checkpoint
 
-    def save_then_die(model, ckpt, epoch, history):
-        real_save(model, ckpt, epoch, history)
+    def save_then_die(model, ckpt, epoch, history, identity):
+        real_save(model, ckpt, epoch, history, identity)
         if epoch == 1:
             raise KeyboardInterrupt("killed after epoch 1")
 
     monkeypatch.setattr(T, "_save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        T.train_run(str(mosaic_dir), _outputs(broken), **run)
-    assert not (broken / "predictions.parquet").exists() and (broken / "ckpt/state.json").is_file()
+        T.train_run(str(dataset_dir), _outputs(out), **run)
     monkeypatch.setattr(T, "_save_checkpoint", real_save)
+    assert not (out / "predictions.parquet").exists() and (out / "ckpt/state.json").is_file()
+
+
+@pytest.mark.parametrize("augment", [None, {"hflip": True, "vflip": True, "rotation": 30, "shift": 0.1}])
+def test_a_run_killed_after_an_epoch_resumes_to_the_same_result(mosaic_dir, tmp_path, monkeypatch, caplog, augment):
+    run = {**RUN, "training": {**RUN["training"], "augment": augment}}
+    whole = tmp_path / "whole"
+    T.train_run(str(mosaic_dir), _outputs(whole), **run)
+
+    broken = tmp_path / "broken"
+    _kill_after_epoch_1(monkeypatch, mosaic_dir, broken, run)
     keras.random.uniform((3,))  # global random state moved on: the resumed epochs must not depend on it
-    T.train_run(str(mosaic_dir), _outputs(broken), **run)
+    with caplog.at_level(logging.INFO, "labelbench"):
+        T.train_run(str(mosaic_dir), _outputs(broken), **run)
+    assert f"resuming from {broken / 'ckpt'} after epoch 1" in caplog.text and "afresh" not in caplog.text
 
     a, b = pd.read_parquet(whole / "predictions.parquet"), pd.read_parquet(broken / "predictions.parquet")
     pd.testing.assert_frame_equal(a, b, check_exact=True)  # bit for bit, on every backend (README, "Keras backends")
     ha, hb = pd.read_csv(whole / "history.csv"), pd.read_csv(broken / "history.csv")
     pd.testing.assert_frame_equal(ha, hb, check_exact=True)
     assert not (broken / "ckpt").exists()
+
+
+def test_a_rerun_with_another_learning_rate_starts_afresh_and_equals_a_clean_run(mosaic_dir, tmp_path, monkeypatch,
+                                                                                   caplog):
+    """Killed after its first epoch's checkpoint, then rerun at another learning rate: the checkpoint is not
+    resumed (no epoch of the old setting in the history), and the run equals one made at the new setting alone."""
+    old, new = ({**RUN, "training": {**RUN["training"], "epochs": 2, "learning_rate": lr}} for lr in (0.0005, 0.02))
+    clean, rerun = tmp_path / "clean", tmp_path / "rerun"
+    T.train_run(str(mosaic_dir), _outputs(clean), **new)
+    _kill_after_epoch_1(monkeypatch, mosaic_dir, rerun, old)
+    with caplog.at_level(logging.INFO, "labelbench"):
+        T.train_run(str(mosaic_dir), _outputs(rerun), **new)
+    assert (f"checkpoint {rerun / 'ckpt'} was made with other settings (training.learning_rate 0.0005 → 0.02): "
+            "starting afresh") in caplog.text
+    assert "resuming from" not in caplog.text
+    assert (rerun / "history.csv").read_bytes() == (clean / "history.csv").read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(clean / "predictions.parquet"),
+                                  pd.read_parquet(rerun / "predictions.parquet"), check_exact=True)
+
+
+def test_a_checkpoint_without_identity_is_not_resumed(mosaic_dir, tmp_path, monkeypatch, caplog):
+    """A checkpoint written before checkpoints recorded their run (state.json without ``identity``) is stale."""
+    run = {**RUN, "training": {**RUN["training"], "epochs": 2}}
+    _kill_after_epoch_1(monkeypatch, mosaic_dir, tmp_path, run)
+    state = json.loads((tmp_path / "ckpt/state.json").read_text())
+    del state["identity"]
+    (tmp_path / "ckpt/state.json").write_text(json.dumps(state))
+    with caplog.at_level(logging.INFO, "labelbench"):
+        assert T.train_run(str(mosaic_dir), _outputs(tmp_path), **run)["epochs"] == 2
+    assert (f"checkpoint {tmp_path / 'ckpt'} records no run identity (an older format): starting afresh"
+            in caplog.text)
+    assert "resuming from" not in caplog.text
 
 
 def test_a_seed_repeats_its_run_exactly(mosaic_dir, tmp_path):

@@ -176,8 +176,8 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_same_selection(data_dirs, tm
     hist_a, pred_a = _train(data_dirs / "true", tmp_path / "whole", training={**RUN["training"], "selection": "ure"})
     real_save = T._save_checkpoint
 
-    def save_then_die(model, ckpt, epoch, history):
-        real_save(model, ckpt, epoch, history)
+    def save_then_die(model, ckpt, epoch, history, identity):
+        real_save(model, ckpt, epoch, history, identity)
         if epoch == 2:
             raise KeyboardInterrupt("killed after epoch 2")
 

@@ -2,6 +2,7 @@
 threshold tuning, models, and a resumed run that ends where an uninterrupted one does."""
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -332,10 +333,10 @@ def _outputs(d):
                       tensorboard_dir=str(d / "tb"))
 
 
-def test_a_killed_tagging_run_resumes_to_the_same_result(scenes, tmp_path, monkeypatch):
+def _kill_after_epoch_1(monkeypatch, dataset_dir, out, run):
+    """Train ``run`` into ``out`` and kill it (KeyboardInterrupt) once its first epoch's last.pt is written."""
     from labelbench.pytorch import train as T
 
-    T.train_run(str(scenes), _outputs(tmp_path / "whole"), **RUN)
     real_save = T._save
 
     def save_then_die(path, state):
@@ -344,12 +345,21 @@ def test_a_killed_tagging_run_resumes_to_the_same_result(scenes, tmp_path, monke
             raise KeyboardInterrupt("killed after epoch 1")
 
     monkeypatch.setattr(T, "_save", save_then_die)
-    broken = tmp_path / "broken"
     with pytest.raises(KeyboardInterrupt):
-        T.train_run(str(scenes), _outputs(broken), **RUN)
-    assert not (broken / "predictions.parquet").exists() and (broken / "ckpt/last.pt").is_file()
+        T.train_run(str(dataset_dir), _outputs(out), **run)
     monkeypatch.setattr(T, "_save", real_save)
-    T.train_run(str(scenes), _outputs(broken), **RUN)
+    assert not (out / "predictions.parquet").exists() and (out / "ckpt/last.pt").is_file()
+
+
+def test_a_killed_tagging_run_resumes_to_the_same_result(scenes, tmp_path, monkeypatch, caplog):
+    from labelbench.pytorch import train as T
+
+    T.train_run(str(scenes), _outputs(tmp_path / "whole"), **RUN)
+    broken = tmp_path / "broken"
+    _kill_after_epoch_1(monkeypatch, scenes, broken, RUN)
+    with caplog.at_level(logging.INFO, "labelbench"):
+        T.train_run(str(scenes), _outputs(broken), **RUN)
+    assert f"resuming from {broken / 'ckpt'} after epoch 1" in caplog.text and "afresh" not in caplog.text
     a = pd.read_parquet(tmp_path / "whole/predictions.parquet")
     b = pd.read_parquet(broken / "predictions.parquet")
     pd.testing.assert_frame_equal(a, b)
@@ -357,6 +367,41 @@ def test_a_killed_tagging_run_resumes_to_the_same_result(scenes, tmp_path, monke
     hist = pd.read_csv(broken / "history.csv")
     assert hist["best"].sum() == 1 and list(hist["epoch"]) == [1, 2, 3]
     assert any((tmp_path / "whole/tb").iterdir()) and not (broken / "ckpt").exists()
+
+
+def test_a_tagging_rerun_with_another_learning_rate_starts_afresh_and_equals_a_clean_run(scenes, tmp_path,
+                                                                                          monkeypatch, caplog):
+    """Killed after its first epoch's checkpoint, then rerun at another learning rate: last.pt (and best.pt) of the
+    old setting are not resumed, and the run equals one made at the new setting alone."""
+    from labelbench.pytorch import train as T
+
+    old, new = ({**RUN, "training": {**RUN["training"], "epochs": 2, "learning_rate": lr}} for lr in (0.0005, 0.02))
+    clean, rerun = tmp_path / "clean", tmp_path / "rerun"
+    T.train_run(str(scenes), _outputs(clean), **new)
+    _kill_after_epoch_1(monkeypatch, scenes, rerun, old)
+    with caplog.at_level(logging.INFO, "labelbench"):
+        T.train_run(str(scenes), _outputs(rerun), **new)
+    assert (f"checkpoint {rerun / 'ckpt'} was made with other settings (training.learning_rate 0.0005 → 0.02): "
+            "starting afresh") in caplog.text
+    assert "resuming from" not in caplog.text
+    assert (rerun / "history.csv").read_bytes() == (clean / "history.csv").read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(clean / "predictions.parquet"),
+                                  pd.read_parquet(rerun / "predictions.parquet"), check_exact=True)
+
+
+def test_a_tagging_checkpoint_without_identity_is_not_resumed(scenes, tmp_path, monkeypatch, caplog):
+    from labelbench.pytorch import train as T
+
+    run = {**RUN, "training": {**RUN["training"], "epochs": 2}}
+    _kill_after_epoch_1(monkeypatch, scenes, tmp_path, run)
+    state = torch.load(tmp_path / "ckpt/last.pt", weights_only=False)
+    del state["identity"]
+    torch.save(state, tmp_path / "ckpt/last.pt")
+    with caplog.at_level(logging.INFO, "labelbench"):
+        T.train_run(str(scenes), _outputs(tmp_path), **run)
+    assert (f"checkpoint {tmp_path / 'ckpt'} records no run identity (an older format): starting afresh"
+            in caplog.text)
+    assert "resuming from" not in caplog.text and pd.read_csv(tmp_path / "history.csv")["epoch"].tolist() == [1, 2]
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ any Keras backend (TensorFlow, JAX or PyTorch: ``KERAS_BACKEND``, set from the c
 
 The epoch loop is ours rather than one ``fit(epochs=n)`` call with ``BackupAndRestore`` so that each epoch's
 batch order depends only on (seed, epoch): a run killed after epoch k and resumed replays exactly the batches
-an uninterrupted run would have seen, and ends with the same weights.
+an uninterrupted run would have seen, and ends with the same weights. A checkpoint records the run's identity
+(settings, dataset checksum, code versions): a rerun that differs starts afresh (:mod:`labelbench.checkpoints`).
 
 What repeats exactly on the CPU (tests/test_keras.py, run on every installed backend; README "Backends"): on
 each backend, two runs of one config give identical histories and predictions, and a run killed after an epoch
@@ -24,6 +25,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from labelbench.checkpoints import resume_or_clear, run_identity
 from labelbench.datasets.store import load_dataset
 from labelbench.errors import ConfigError, TrainingDiverged
 from labelbench.experiments import get_experiment
@@ -199,25 +201,30 @@ def build_state(model, data) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
-def _save_checkpoint(model, ckpt: Path, epoch: int, history: list[dict]) -> None:
+def _save_checkpoint(model, ckpt: Path, epoch: int, history: list[dict], identity: dict) -> None:
     """Weights and optimizer state (Keras writes both into ``.weights.h5``) of ``epoch`` under a name of its
-    own; ``state.json``, written last and atomically, says which epoch is complete. Older epochs are
-    removed only after that, so a kill at any moment leaves one complete checkpoint."""
+    own; ``state.json``, written last and atomically, says which epoch is complete and which run made it
+    (``identity``: :func:`labelbench.checkpoints.run_identity`). Older epochs are removed only after that, so a
+    kill at any moment leaves one complete checkpoint."""
     ckpt.mkdir(parents=True, exist_ok=True)
     weights = ckpt / f"epoch{epoch:04d}.weights.h5"
     with atomic_path(weights, suffix=".weights.h5") as tmp:
         model.save_weights(tmp)
-    write_json(ckpt / "state.json", {"epoch": epoch, "weights": weights.name, "history": history})
+    write_json(ckpt / "state.json", {"epoch": epoch, "weights": weights.name, "history": history,
+                                     "identity": identity})
     for old in ckpt.glob("epoch*"):
         if old.name != weights.name:
             old.unlink(missing_ok=True)
 
 
-def _load_checkpoint(model, ckpt: Path) -> tuple[int, list[dict]]:
+def _load_checkpoint(model, ckpt: Path, identity: dict) -> tuple[int, list[dict]]:
+    """The completed epochs and their history from the checkpoint in ``ckpt``, its weights and optimizer state
+    loaded into ``model``; (0, []) when there is none or it was made by another run than ``identity`` (it is then
+    removed: :func:`labelbench.checkpoints.resume_or_clear`)."""
     state_path = ckpt / "state.json"
-    if not state_path.is_file():
+    state = json.loads(state_path.read_text()) if state_path.is_file() else None
+    if not resume_or_clear(ckpt, state, identity):
         return 0, []
-    state = json.loads(state_path.read_text())
     if not model.optimizer.built:  # its saved state needs somewhere to go (train_run has built it already)
         model.optimizer.build(model.trainable_variables)
     model.load_weights(ckpt / state["weights"])
@@ -317,6 +324,9 @@ def train_run(
         raise RuntimeError(f"{experiment}/{variant}/seed {seed}: the config asks for Keras backend {backend!r}, but "
                            f"Keras runs on {keras.backend.backend()!r} in this process (KERAS_BACKEND is read when "
                            "Keras is first imported)")
+    # what the run's checkpoints record, so that a rerun resumes only the same run (labelbench.checkpoints)
+    params = dict(experiment=experiment, variant=variant, seed=seed, model_spec=model_spec, training=training,
+                  variant_spec=variant_spec, threads=threads, device=device, backend=backend)
     placement = configure(seed, threads, device)
     log.info("%s/%s/seed %d on %s, %d threads, Keras %s on %s", experiment, variant, seed, placement.device_used,
              placement.threads, keras.__version__, placement.backend)
@@ -350,7 +360,8 @@ def train_run(
     val_data = make_dataset(monitor.images, y_monitor, training["batch_size"], weights=w_monitor)
     build_state(model, val_data)
     ckpt = Path(outputs.checkpoint_dir)
-    start, history = _load_checkpoint(model, ckpt)
+    identity = run_identity(params, dataset_dir, _versions())
+    start, history = _load_checkpoint(model, ckpt, identity)
     last_good = model.get_weights()
     patience = training.get("patience")
     # model selection (labelbench.keras.selection): early stopping on the configured criterion, and the best
@@ -390,7 +401,7 @@ def train_run(
         history.append({**row, "diverged": False})
         last_good = model.get_weights()
         stop.update(model, row)
-        _save_checkpoint(model, ckpt, epoch + 1, history)
+        _save_checkpoint(model, ckpt, epoch + 1, history, identity)
 
     for callback in callbacks:
         if isinstance(callback, EpochScalars):

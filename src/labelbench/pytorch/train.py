@@ -2,7 +2,9 @@
 by validation macro F1 is the model that is kept.
 
 Like the Keras side, each epoch's shuffling and augmentation depend only on (seed, epoch), so a run killed
-after epoch k and resumed ends with the same weights as one that was never interrupted (on CPU).
+after epoch k and resumed ends with the same weights as one that was never interrupted (on CPU). ``last.pt``
+records the run's identity; a rerun with other settings, data or code starts afresh
+(:mod:`labelbench.checkpoints`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from labelbench.checkpoints import resume_or_clear, run_identity
 from labelbench.errors import TrainingDiverged
 from labelbench.io import atomic_path, write_table
 from labelbench.pytorch.data import NusWideDataset, model_input, transforms
@@ -124,6 +127,9 @@ def train_run(
 ) -> dict:
     """Train one tagging run; write ``model.pt`` (best epoch), history, val/test predictions, and the run's
     placement (device, threads) in ``run.json`` and as history columns."""
+    # what the run's checkpoints record, so that a rerun resumes only the same run (labelbench.checkpoints)
+    params = dict(experiment=experiment, variant=variant, seed=seed, model_spec=model_spec, training=training,
+                  variant_spec=variant_spec, threads=threads, device=device)
     where = placement(device, configure(seed, threads, training.get("deterministic", True), device))
     device = torch.device("cpu" if where.kind == "cpu" else "cuda")  # from here on, what the run computes on
     root = Path(dataset_dir)
@@ -154,8 +160,10 @@ def train_run(
 
     ckpt = Path(outputs.checkpoint_dir)
     start, history, best = 0, [], {"score": -1.0, "epoch": 0}
-    if (ckpt / "last.pt").is_file():
-        state = torch.load(ckpt / "last.pt", map_location=device, weights_only=False)
+    identity = run_identity(params, dataset_dir, {"torch": torch.__version__})
+    last = ckpt / "last.pt"
+    state = torch.load(last, map_location=device, weights_only=False) if last.is_file() else None
+    if resume_or_clear(ckpt, state, identity):  # else nothing of the folder is read (a stale best.pt included)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start, history, best = state["epoch"], state["history"], state["best"]
@@ -200,7 +208,7 @@ def train_run(
             best = {"score": score, "epoch": epoch + 1}
             _save(ckpt / "best.pt", {"model": model.state_dict()})
         _save(ckpt / "last.pt", {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                 "epoch": epoch + 1, "history": history, "best": best})
+                                 "epoch": epoch + 1, "history": history, "best": best, "identity": identity})
     if writer:
         writer.close()
 
