@@ -96,7 +96,7 @@ def _checkpoint(ckpt, identity=None):
     ckpt.mkdir()
     state = {"epoch": 1, **({"identity": identity} if identity is not None else {})}
     (ckpt / "state.json").write_text(json.dumps(state))
-    (ckpt / "best_loss.weights.h5").write_bytes(b"weights")
+    (ckpt / "best_loss.weights.npz").write_bytes(b"weights")
     return state
 
 
@@ -105,7 +105,7 @@ def test_a_checkpoint_of_the_same_run_is_resumed_and_kept(tmp_path, caplog):
     state = _checkpoint(tmp_path / "ckpt", json.loads(json.dumps(identity)))
     with caplog.at_level(logging.INFO, "labelbench"):
         assert resume_or_clear(tmp_path / "ckpt", state, identity)
-    assert (tmp_path / "ckpt/best_loss.weights.h5").is_file() and "afresh" not in caplog.text
+    assert (tmp_path / "ckpt/best_loss.weights.npz").is_file() and "afresh" not in caplog.text
 
 
 def test_a_checkpoint_of_other_settings_is_removed_saying_what_differs(tmp_path, caplog):
@@ -129,7 +129,7 @@ def test_a_checkpoint_without_identity_is_not_resumed(tmp_path, caplog):
 
 def test_leftovers_of_an_epoch_never_completed_are_removed_quietly(tmp_path, caplog):
     (tmp_path / "ckpt").mkdir()
-    (tmp_path / "ckpt/best_loss.weights.h5").write_bytes(b"weights")
+    (tmp_path / "ckpt/best_loss.weights.npz").write_bytes(b"weights")
     with caplog.at_level(logging.INFO, "labelbench"):
         assert not resume_or_clear(tmp_path / "ckpt", None, _identity(_dataset(tmp_path / "data")))
     assert not (tmp_path / "ckpt").exists() and not caplog.text

@@ -94,15 +94,20 @@ def make_dataset(images: np.ndarray, targets: np.ndarray | None, batch_size: int
 
 
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """``model.predict`` in batches of one shape: the images that fill whole batches, then the rest padded with
-    copies of the last image whose outputs are dropped. The prediction step is traced (or, on JAX, compiled) once
-    instead of twice."""
-    n_full = len(images) - len(images) % batch_size
+    """The model's outputs on ``images`` in batches of one shape: the images that fill whole batches, then the rest
+    padded with copies of the last image whose outputs are dropped, so the prediction step is traced (or, on JAX,
+    compiled) once. Each batch goes straight to Keras's compiled prediction step (``predict_on_batch``) rather
+    than through ``model.predict``, which builds a new input pipeline on every call (on TensorFlow a ``tf.data``
+    dataset whose element spec it learns by drawing two batches first): ~0.2 s a call, measured on 2 busy cores,
+    and a training run calls this once or twice per epoch."""
+    if not len(images):
+        raise ValueError("predict needs at least one image")
     parts = []
-    if n_full:
-        parts.append(model.predict(make_dataset(images[:n_full], None, batch_size), verbose=0))
-    if n_full < len(images):
-        tail = images[n_full:]
-        padded = np.concatenate([tail, np.repeat(tail[-1:], batch_size - len(tail), axis=0)])
-        parts.append(model.predict(make_dataset(padded, None, batch_size), verbose=0)[: len(tail)])
+    for start in range(0, len(images), batch_size):
+        chunk = images[start:start + batch_size]
+        n = len(chunk)
+        if n < batch_size:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - n, axis=0)])
+        out = model.predict_on_batch(chunk.astype(np.float32) / np.float32(255))
+        parts.append(np.asarray(out)[:n])
     return np.concatenate(parts)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from labelbench import selection as S
-from labelbench.io import atomic_path
+from labelbench.keras.state import load_state, save_state
 
 log = logging.getLogger("labelbench.train")
 
@@ -24,7 +24,8 @@ log = logging.getLogger("labelbench.train")
 class Selection:
     """Early stopping on ``driving`` after ``patience`` epochs without improvement (None: never), with the best
     weights of ``driving`` (when ``patience`` is set, as before) and of every criterion in ``recorded`` kept as
-    ``best_<criterion>.weights.h5`` in ``ckpt``; its state is replayed from ``history``."""
+    ``best_<criterion>.weights.npz`` in ``ckpt`` (:mod:`labelbench.keras.state`); its state is replayed from
+    ``history``."""
 
     def __init__(self, driving: str, recorded: tuple[str, ...], patience: int | None, ckpt: Path,
                  history: list[dict]):
@@ -51,20 +52,19 @@ class Selection:
         return improved
 
     def path(self, criterion: str) -> Path:
-        return self.ckpt / f"best_{criterion}.weights.h5"
+        return self.ckpt / f"best_{criterion}.weights.npz"
 
     def update(self, model, row: dict) -> None:
         """Account for a finished epoch's history row; save the weights of every kept criterion it improved."""
         for criterion in self._step(row):
             if criterion in self.kept:
                 self.ckpt.mkdir(parents=True, exist_ok=True)
-                with atomic_path(self.path(criterion), suffix=".weights.h5") as tmp:
-                    model.save_weights(tmp)
+                save_state(model, self.path(criterion), optimizer=False)
 
     def restore(self, model) -> None:
         """The driving criterion's best weights (early stopping keeps the best epoch)."""
         if self.path(self.driving).is_file():
-            model.load_weights(self.path(self.driving))
+            load_state(model, self.path(self.driving))
             log.info("restored the weights of the best epoch %s by %s (%s %.4f)", self.best_epoch[self.driving],
                      self.driving, S.column(self.driving), self.best[self.driving])
 
@@ -103,7 +103,7 @@ def selected_predictions(model, selection: Selection, images: np.ndarray, names:
         if final is not None and criterion == final[0]:
             probs = final[1]
         elif selection.path(criterion).is_file():
-            model.load_weights(selection.path(criterion))
+            load_state(model, selection.path(criterion))
             probs = predict(model, images, batch_size)
         else:
             probs = np.full((len(images), len(names)), np.nan)

@@ -202,14 +202,15 @@ def build_state(model, data) -> None:
 
 
 def _save_checkpoint(model, ckpt: Path, epoch: int, history: list[dict], identity: dict) -> None:
-    """Weights and optimizer state (Keras writes both into ``.weights.h5``) of ``epoch`` under a name of its
-    own; ``state.json``, written last and atomically, says which epoch is complete and which run made it
-    (``identity``: :func:`labelbench.checkpoints.run_identity`). Older epochs are removed only after that, so a
+    """Weights and optimizer state of ``epoch`` (one ``.npz``: :func:`labelbench.keras.state.save_state`) under a
+    name of its own; ``state.json``, written last and atomically, says which epoch is complete and which run made
+    it (``identity``: :func:`labelbench.checkpoints.run_identity`). Older epochs are removed only after that, so a
     kill at any moment leaves one complete checkpoint."""
+    from labelbench.keras.state import save_state
+
     ckpt.mkdir(parents=True, exist_ok=True)
-    weights = ckpt / f"epoch{epoch:04d}.weights.h5"
-    with atomic_path(weights, suffix=".weights.h5") as tmp:
-        model.save_weights(tmp)
+    weights = ckpt / f"epoch{epoch:04d}.state.npz"
+    save_state(model, weights)
     write_json(ckpt / "state.json", {"epoch": epoch, "weights": weights.name, "history": history,
                                      "identity": identity})
     for old in ckpt.glob("epoch*"):
@@ -227,7 +228,9 @@ def _load_checkpoint(model, ckpt: Path, identity: dict) -> tuple[int, list[dict]
         return 0, []
     if not model.optimizer.built:  # its saved state needs somewhere to go (train_run has built it already)
         model.optimizer.build(model.trainable_variables)
-    model.load_weights(ckpt / state["weights"])
+    from labelbench.keras.state import load_state
+
+    load_state(model, ckpt / state["weights"])
     log.info("resuming from %s after epoch %d", ckpt, state["epoch"])
     return state["epoch"], state["history"]
 
