@@ -1,6 +1,6 @@
 # labelbench: how the structure of the labels decides the output layer, the loss and the metrics.
 # This file is a table of contents; helpers live in rules/common.smk, logic in src/labelbench/.
-from labelbench.config import check_frameworks, check_names
+from labelbench.config import check_frameworks, check_names, normalise_numbers
 from labelbench.config_check import check_config_files
 from snakemake.utils import min_version, validate
 
@@ -25,6 +25,8 @@ if not workflow.config_settings.configfiles:
 check_names(config)
 check_frameworks(config)
 validate(config, "workflow/schemas/config.schema.yaml")
+# the schema's integer accepts 2.0 and its number 1: every job gets 2 and 1.0
+normalise_numbers(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
 
 
 include: "rules/common.smk"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, SNAKEMAKE, run_snakemake
 
 from labelbench.errors import ConfigError
 
@@ -270,7 +270,7 @@ def test_makefile_checks_the_config_before_snakemake():
     assert lines[2].startswith("$(BIN)/snakemake")
 
 
-# ----------------------------------------------------------------------------- names as a user writes them
+# ---------------------------------------------------------------------------- types as a user writes them
 @pytest.mark.parametrize("name,reads_as", [
     ("on", "the boolean True"), ("off", "the boolean False"), ("no", "the boolean False"), ("Yes", "the boolean True"),
     ("null", "null (no value)"), ("~", "null (no value)"), ("1", "the integer 1"), ("0x1f", "the integer 31"),
@@ -321,3 +321,50 @@ def test_names_that_are_not_strings_are_refused_whatever_their_source():
     with pytest.raises(ConfigError, match=r"^datasets: dataset None is not a name but YAML's NoneType"):
         check_names(cfg)
     check_names(copy.deepcopy(BASE))
+
+
+def test_numbers_are_given_the_schema_types():
+    """2.0 for an integer key is taken as 2; 1 for a number key as 1.0; booleans, nulls and names untouched."""
+    from snakemake.utils import validate
+
+    from labelbench.config import normalise_numbers
+
+    cfg = copy.deepcopy(BASE)
+    cfg["experiments"]["mosaic"]["training"].update(epochs=2.0, learning_rate=1, batch_size=16.0)
+    cfg["experiments"]["tagging"]["training"].update(learning_rate=1, epochs=1.0, image_size=32.0)
+    cfg["datasets"]["shapes_tiles"]["size"] = 16.0
+    cfg["datasets"]["shapes_tiles"]["scale"] = [0.5, 1]
+    cfg["experiments"]["mosaic"]["threshold"] = 0.5
+    schema = ROOT / "workflow/schemas/config.schema.yaml"
+    validate(cfg, str(schema))
+    normalise_numbers(cfg, schema)
+    keras, torch = cfg["experiments"]["mosaic"]["training"], cfg["experiments"]["tagging"]["training"]
+    for value, expected in [(keras["epochs"], 2), (keras["batch_size"], 16), (keras["learning_rate"], 1.0),
+                            (torch["learning_rate"], 1.0), (torch["epochs"], 1), (torch["image_size"], 32),
+                            (cfg["datasets"]["shapes_tiles"]["size"], 16),
+                            (cfg["datasets"]["shapes_tiles"]["scale"][1], 1.0),
+                            (keras["momentum"], 0.0), (keras["amsgrad"], False), (keras["patience"], None),
+                            (cfg["experiments"]["mosaic"]["seeds"][0], 0)]:
+        assert value == expected and type(value) is type(expected), (value, expected)
+
+
+def test_the_training_jobs_receive_the_normalised_numbers(workdir):
+    """Through the Snakefile, as the training job's params carry them (a probe workflow that includes it)."""
+    cfg = copy.deepcopy(BASE)
+    cfg["experiments"]["mosaic"]["training"].update(epochs=2.0, learning_rate=1)
+    (workdir / "c.yaml").write_text(yaml.safe_dump(cfg))
+    probe = workdir / "probe.smk"
+    probe.write_text(
+        f'include: "{ROOT / "Snakefile"}"\n\n'
+        "import json\n"
+        "from types import SimpleNamespace\n\n"
+        'variant = next(iter(config["experiments"]["mosaic"]["variants"]))\n'
+        'params = train_params(SimpleNamespace(experiment="mosaic", variant=variant, seed="0"))\n'
+        'Path("params.json").write_text(json.dumps({k: type(v).__name__ for k, v in params["training"].items()}))\n'
+    )
+    cmd = [SNAKEMAKE, "--snakefile", str(probe), "--directory", str(workdir), "--configfile",
+           str(workdir / "c.yaml"), "-n", "--quiet", "rules"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    types = json.loads((workdir / "params.json").read_text())
+    assert types["epochs"] == "int" and types["learning_rate"] == "float", types

@@ -1,7 +1,7 @@
 """Checks of a validated config that JSON Schema cannot express: cross-references between sections, names
 checked against the loss and model registries, whether each experiment can train on its datasets, and whether
 every path the config names stays where it belongs. Before the schema, :func:`check_names` refuses names that are
-not plain strings or would lead out of their folder.
+not plain strings; after it, :func:`normalise_numbers` gives every key the type the schema states.
 
 Everything here runs while the workflow is parsed (``snakemake -n`` refuses a bad config before any job), so it
 imports no framework: the registries' names come from :mod:`labelbench.registry_names`. What the config alone
@@ -113,6 +113,69 @@ def check_names(config: dict) -> None:
                 f"{'.'.join(path)}: {kind} {name!r} {problem}; {kind} names become folder names "
                 f"({results}/{NAME_FOLDERS[kind]}), so they must be plain names (letters, digits and _)"
             )
+
+
+# ---------------------------------------------------------------------------------------- after the schema
+def _resolve(schema: dict, root: dict) -> dict:
+    """``schema`` with its local ``$ref`` (``#/$defs/...``) replaced by what it names, its own keys kept."""
+    while "$ref" in schema:
+        target = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _holds(value, schema: dict, root: dict, validators: dict) -> bool:
+    """Whether ``value`` is valid against the sub-schema ``schema`` of ``root`` (an ``if``, an ``anyOf`` branch);
+    ``validators`` keeps one per sub-schema (building them is most of the time)."""
+    import jsonschema
+
+    if id(schema) not in validators:
+        validators[id(schema)] = jsonschema.Draft202012Validator({"$defs": root.get("$defs", {}), **schema})
+    return validators[id(schema)].is_valid(value)
+
+
+def _normalise(value, schema: dict, root: dict, validators: dict):
+    schema = _resolve(schema, root)
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(value, float) and "integer" in types and "number" not in types and value.is_integer():
+        value = int(value)
+    elif type(value) is int and "number" in types and "integer" not in types:  # not bool, a subclass of int
+        value = float(value)
+    for sub in schema.get("allOf", []):
+        value = _normalise(value, sub, root, validators)
+    if "if" in schema:
+        branch = schema.get("then") if _holds(value, schema["if"], root, validators) else schema.get("else")
+        if branch:
+            value = _normalise(value, branch, root, validators)
+    for combinator in ("anyOf", "oneOf"):
+        chosen = next((sub for sub in schema.get(combinator, []) if _holds(value, sub, root, validators)), None)
+        if chosen:
+            value = _normalise(value, chosen, root, validators)
+    if isinstance(value, dict):
+        properties, additional = schema.get("properties", {}), schema.get("additionalProperties")
+        for key in value:
+            sub = properties.get(key, additional if isinstance(additional, dict) else None)
+            if sub:
+                value[key] = _normalise(value[key], sub, root, validators)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        value[:] = [_normalise(item, schema["items"], root, validators) for item in value]
+    return value
+
+
+def normalise_numbers(config: dict, schema: str | Path | dict) -> None:
+    """Give every value of the validated ``config`` the type the schema states, in place: JSON Schema's
+    ``integer`` accepts ``2.0`` (taken as 2) and its ``number`` accepts ``1`` (taken as 1.0, which Keras's
+    optimizers want for a learning rate). Run once, right after the schema, so every job reads the normalised
+    values; driven by the schema, so a new key needs nothing here."""
+    if not isinstance(schema, dict):
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~6x faster on the schema
+        schema = yaml.load(Path(schema).read_text(encoding="utf-8"), Loader=loader)
+    _normalise(config, schema, schema, {})
 
 
 def check_references(config: dict) -> None:
