@@ -1,6 +1,6 @@
 # labelbench: how the structure of the labels decides the output layer, the loss and the metrics.
 # This file is a table of contents; helpers live in rules/common.smk, logic in src/labelbench/.
-from labelbench.config import check_frameworks
+from labelbench.config import check_frameworks, check_names, normalise_numbers
 from labelbench.config_check import check_config_files
 from snakemake.utils import min_version, validate
 
@@ -20,9 +20,13 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
-# a wrong framework first: the schema's training keys depend on it
+# before the schema: a name YAML read as True or 1 (the schema's patterns skip it), or one that leads out of its
+# folder; a wrong framework (the schema's training keys depend on it)
+check_names(config)
 check_frameworks(config)
 validate(config, "workflow/schemas/config.schema.yaml")
+# the schema's integer accepts 2.0 and its number 1: every job gets 2 and 1.0
+normalise_numbers(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
 
 
 include: "rules/common.smk"

@@ -108,7 +108,11 @@ def load_config(path: str) -> dict:
     except ImportError:
         pass
     else:
-        validate(config, os.path.join(ROOT, "workflow", "schemas", "config.schema.yaml"))
+        schema = os.path.join(ROOT, "workflow", "schemas", "config.schema.yaml")
+        validate(config, schema)
+        from labelbench.config import normalise_numbers
+
+        normalise_numbers(config, schema)  # as the Snakefile does: learning_rate 1 -> 1.0, epochs 2.0 -> 2
     return config
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, SNAKEMAKE, run_snakemake
 
 from labelbench.errors import ConfigError
 
@@ -118,10 +118,39 @@ BAD_CONFIGS = [
     (("experiments", "tagging", "model"), {"name": "resnet18", "weights": "weights/resnet18.pt"},
      ["experiments.tagging.model.weights: weights/resnet18.pt does not exist or is not a file",
       "expected a state-dict file of resnet18", "or a torchvision weights name such as IMAGENET1K_V1"]),
+    # every path the config names stays where it belongs: results and the data folders apart, names plain
+    (("datasets", "my_images"), {"source": "imagefolder", "path": ".", "size": 16},
+     ["results: results is inside datasets.my_images.path (.): every output would be read as the dataset's files "
+      "(the image folder would gain a class named 'results')"]),
+    (("datasets", "my_images"), {"source": "imagefolder", "path": "results", "size": 16},
+     ["results: results is datasets.my_images.path (results)"]),
+    (("datasets", "my_images"), {"source": "imagefolder", "path": "results/data/mine", "size": 16},
+     ["datasets.my_images.path: results/data/mine is inside results (results)", "expected a folder outside results"]),
+    (("datasets", "nus"), {"source": "nuswide", "url": "http://127.0.0.1:9/nus.tar.gz", "filename": "../../nus.tar.gz"},
+     ["datasets.nus.filename: '../../nus.tar.gz' contains a path separator",
+      "the download is saved as results/downloads/nus/<file name>, so it must be a plain file name"]),
+    (("datasets", "nus"), {"source": "nuswide", "url": "http://127.0.0.1:9/nus.tar.gz", "filename": "/tmp/nus.tar.gz"},
+     ["datasets.nus.filename: '/tmp/nus.tar.gz' is absolute"]),
+    (("datasets", "nus"), {"source": "nuswide", "url": "http://127.0.0.1:9/.."},
+     ["datasets.nus.url: its last part '..' contains '..'", "(set filename:)"]),
+    (("datasets", "../data"), {"source": "digits"},
+     ["datasets: dataset '../data' contains a path separator; dataset names become folder names "
+      "(results/data/<name>/), so they must be plain names"]),
+    (("experiments", "/masked"), copy.deepcopy(BASE["experiments"]["masked"]),
+     ["experiments: experiment '/masked' is absolute; experiment names become folder names (results/<name>/)"]),
+    (("experiments", "mosaic", "variants", ".."), {"loss": "bce"},
+     ["experiments.mosaic.variants: variant '..' contains '..'", "(results/<experiment>/<name>/<seed>/)"]),
+    # names YAML reads as other types (written back by safe_dump as `true`, `1`; tests below write `on` by hand)
+    (("experiments", "masked", "variants", True), {"loss": "masked_cce", "mask": "none"},
+     ["experiments.masked.variants: variant `true` reads as the boolean True; quote it ('true') to use it as a name"]),
+    (("datasets", 7), {"source": "digits"}, ["datasets: dataset `7` reads as the integer 7; quote it ('7')"]),
+    (("experiments", "mosaic", "training", "epochs"), 2.5, ["2.5 is not of type 'integer'"]),
+    (("datasets", "mnist_copy"), {"source": "mnist", "path": ".", "archive_limits": {"max_ratio": 0.5}},
+     ["0.5 is less than or equal to the minimum of 1"]),
 ]
 
 
-@pytest.mark.parametrize("path,value,fragments", BAD_CONFIGS, ids=[".".join(p[0]) for p in BAD_CONFIGS])
+@pytest.mark.parametrize("path,value,fragments", BAD_CONFIGS, ids=[".".join(map(str, p[0])) for p in BAD_CONFIGS])
 def test_bad_config_is_refused_with_a_clear_message(workdir, path, value, fragments):
     cfg = _set(copy.deepcopy(BASE), path, value)
     (workdir / "bad.yaml").write_text(yaml.safe_dump(cfg))
@@ -239,3 +268,103 @@ def test_makefile_checks_the_config_before_snakemake():
     lines = [line.strip() for line in run.splitlines() if line.strip()]
     assert lines[1] == "$(BIN)/python -m labelbench.config_check $(CONFIG)"
     assert lines[2].startswith("$(BIN)/snakemake")
+
+
+# ---------------------------------------------------------------------------- types as a user writes them
+@pytest.mark.parametrize("name,reads_as", [
+    ("on", "the boolean True"), ("off", "the boolean False"), ("no", "the boolean False"), ("Yes", "the boolean True"),
+    ("null", "null (no value)"), ("~", "null (no value)"), ("1", "the integer 1"), ("0x1f", "the integer 31"),
+    ("1.5", "the number 1.5"), ("2024-01-31", "the date 2024-01-31"),
+])
+def test_a_name_yaml_reads_as_another_type_is_refused_naming_its_text(tmp_path, name, reads_as):
+    from labelbench.config_check import check_config_file
+
+    path = tmp_path / "c.yaml"
+    path.write_text(DUPLICATE_VARIANT.replace("      mask_odd: {loss: masked_cce, mask: none}\n", "")
+                    .replace("mask_even:", f"{name}:"))
+    with pytest.raises(ConfigError) as err:
+        check_config_file(path)
+    assert str(err.value) == (f"{path}, line 10: experiments.masked.variants: variant `{name}` reads as {reads_as}; "
+                              f"quote it ('{name}') to use it as a name")
+    path.write_text(path.read_text().replace(f"{name}:", f"'{name}':"))
+    check_config_file(path)  # quoted, it is a name
+
+
+def test_a_variant_named_on_is_refused_at_start_up_before_the_schema(workdir):
+    """The user's case: Snakemake used to fail on a path `masked/True/0/...` without naming the variant."""
+    text = DUPLICATE_VARIANT.replace("      mask_odd: {loss: masked_cce, mask: none}\n", "")
+    text = text.replace("mask_even:", "on:")
+    (workdir / "on.yaml").write_text(text)
+    proc = run_snakemake(workdir, "--configfile", str(workdir / "on.yaml"), "-n", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "on.yaml, line 10: experiments.masked.variants: variant `on` reads as the boolean True; quote it ('on')" \
+        in out, out[-2000:]
+    assert "MissingInputException" not in out
+    proc = subprocess.run([sys.executable, "-m", "labelbench.config_check", str(workdir / "on.yaml")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "variant `on` reads as the boolean True" in proc.stderr, proc.stderr
+
+
+def test_names_that_are_not_strings_are_refused_whatever_their_source():
+    """A config that did not come from a file the Snakefile checks (--config, a Python caller): no text to quote,
+    but the key and what it is are named, before the schema's patterns (which skip keys that are not strings)."""
+    from labelbench.config import check_names
+
+    cfg = copy.deepcopy(BASE)
+    cfg["experiments"]["masked"]["variants"][True] = {"loss": "masked_cce"}
+    with pytest.raises(ConfigError, match=r"^experiments\.masked\.variants: variant True is not a name but YAML's "
+                                          r"bool .*; quote it in the config file$"):
+        check_names(cfg)
+    cfg = copy.deepcopy(BASE)
+    cfg["datasets"][None] = {"source": "digits"}
+    with pytest.raises(ConfigError, match=r"^datasets: dataset None is not a name but YAML's NoneType"):
+        check_names(cfg)
+    check_names(copy.deepcopy(BASE))
+
+
+def test_numbers_are_given_the_schema_types():
+    """2.0 for an integer key is taken as 2; 1 for a number key as 1.0; booleans, nulls and names untouched."""
+    from snakemake.utils import validate
+
+    from labelbench.config import normalise_numbers
+
+    cfg = copy.deepcopy(BASE)
+    cfg["experiments"]["mosaic"]["training"].update(epochs=2.0, learning_rate=1, batch_size=16.0)
+    cfg["experiments"]["tagging"]["training"].update(learning_rate=1, epochs=1.0, image_size=32.0)
+    cfg["datasets"]["shapes_tiles"]["size"] = 16.0
+    cfg["datasets"]["shapes_tiles"]["scale"] = [0.5, 1]
+    cfg["experiments"]["mosaic"]["threshold"] = 0.5
+    schema = ROOT / "workflow/schemas/config.schema.yaml"
+    validate(cfg, str(schema))
+    normalise_numbers(cfg, schema)
+    keras, torch = cfg["experiments"]["mosaic"]["training"], cfg["experiments"]["tagging"]["training"]
+    for value, expected in [(keras["epochs"], 2), (keras["batch_size"], 16), (keras["learning_rate"], 1.0),
+                            (torch["learning_rate"], 1.0), (torch["epochs"], 1), (torch["image_size"], 32),
+                            (cfg["datasets"]["shapes_tiles"]["size"], 16),
+                            (cfg["datasets"]["shapes_tiles"]["scale"][1], 1.0),
+                            (keras["momentum"], 0.0), (keras["amsgrad"], False), (keras["patience"], None),
+                            (cfg["experiments"]["mosaic"]["seeds"][0], 0)]:
+        assert value == expected and type(value) is type(expected), (value, expected)
+
+
+def test_the_training_jobs_receive_the_normalised_numbers(workdir):
+    """Through the Snakefile, as the training job's params carry them (a probe workflow that includes it)."""
+    cfg = copy.deepcopy(BASE)
+    cfg["experiments"]["mosaic"]["training"].update(epochs=2.0, learning_rate=1)
+    (workdir / "c.yaml").write_text(yaml.safe_dump(cfg))
+    probe = workdir / "probe.smk"
+    probe.write_text(
+        f'include: "{ROOT / "Snakefile"}"\n\n'
+        "import json\n"
+        "from types import SimpleNamespace\n\n"
+        'variant = next(iter(config["experiments"]["mosaic"]["variants"]))\n'
+        'params = train_params(SimpleNamespace(experiment="mosaic", variant=variant, seed="0"))\n'
+        'Path("params.json").write_text(json.dumps({k: type(v).__name__ for k, v in params["training"].items()}))\n'
+    )
+    cmd = [SNAKEMAKE, "--snakefile", str(probe), "--directory", str(workdir), "--configfile",
+           str(workdir / "c.yaml"), "-n", "--quiet", "rules"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    types = json.loads((workdir / "params.json").read_text())
+    assert types["epochs"] == "int" and types["learning_rate"] == "float", types

@@ -2,6 +2,7 @@
 expected, or handled correctly. Nothing is read from outside the dataset folder, no code runs from data, and
 nothing of an earlier failed attempt is reused."""
 
+import gzip
 import io
 import json
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from archives import jpeg, make_cifar
+from archives import jpeg, make_cifar, make_mnist
 from PIL import Image
 
 from labelbench.datasets import nus, real
@@ -188,6 +189,118 @@ def test_a_zip_archive_in_the_right_layout_builds(tmp_path):
             zf.write(f, f"nus_wide/{f.name}")
     built = build_nus(tmp_path, archive)
     assert json.loads((built / "dataset.json").read_text())["usable"] == {"train": 2, "test": 1}
+
+
+# ------------------------------------------------------------------------- archives with a size budget
+ZEROS = bytes(4 << 20)  # 4 MiB of zeros: ~4 kB compressed, ~1000:1
+
+
+def _ratio_refusal(archive, member: str, size: str = "4,194,304", at_least: bool = False) -> str:
+    rest = "the rest" if at_least else "it"
+    return (rf"{re.escape(str(archive))}: member {re.escape(repr(member))} expands {'at least ' if at_least else ''}"
+            rf"[\d,]+:1 \({size} bytes from [\d,]+\), over the limit of 200:1 \(archive_limits\.max_ratio\); refused "
+            rf"before reading {rest} \(a compression bomb\?\)")
+
+
+def test_a_tar_member_far_larger_than_its_compressed_size_is_refused_before_it_is_written(tmp_path):
+    source = nus_folder(tmp_path / "src")
+    archive = tmp_path / "nus.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="nus")
+        info = tarfile.TarInfo("nus/zeros.jpg")
+        info.size = len(ZEROS)
+        tar.addfile(info, io.BytesIO(ZEROS))
+    with pytest.raises(DataError) as err:
+        build_nus(tmp_path, archive)
+    assert re.fullmatch(_ratio_refusal(archive, "nus/zeros.jpg"), str(err.value)), str(err.value)
+    assert not list((tmp_path / "results").rglob("*.jpg")), "nothing of the archive may remain"
+
+
+def test_many_small_tar_members_are_budgeted_together(tmp_path):
+    """Each member below the 1 MiB where a ratio starts to count, but together ~1000:1 of the archive's size."""
+    archive = tmp_path / "nus.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(nus_folder(tmp_path / "src"), arcname="nus")
+        for i in range(64):
+            info = tarfile.TarInfo(f"nus/zeros_{i:02d}.jpg")
+            info.size = 64 << 10
+            tar.addfile(info, io.BytesIO(bytes(info.size)))
+    with pytest.raises(DataError) as err:
+        build_nus(tmp_path, archive)
+    expected = (rf"{re.escape(str(archive))}: its members up to 'nus/zeros_\d\d\.jpg' expand to [\d,]+ bytes from an "
+                r"archive of [\d,]+ \([\d,]+:1\), over the limit of 200:1 \(archive_limits\.max_ratio\); refused "
+                r"before reading it \(a compression bomb\?\)")
+    assert re.fullmatch(expected, str(err.value)), str(err.value)
+
+
+def test_a_zip_member_far_larger_than_its_compressed_size_is_refused_before_anything_is_written(tmp_path):
+    archive = tmp_path / "nus.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in nus_folder(tmp_path / "src").iterdir():
+            zf.write(f, f"nus/{f.name}")
+        zf.writestr("nus/zeros.jpg", ZEROS)
+    with pytest.raises(DataError) as err:
+        build_nus(tmp_path, archive)
+    assert re.fullmatch(_ratio_refusal(archive, "nus/zeros.jpg"), str(err.value)), str(err.value)
+    assert re.search(r"expands 1,0\d\d:1", str(err.value)), "deflate's ~1000:1 on zeros"
+    assert not list((tmp_path / "results").rglob("*.jpg"))
+
+
+def test_a_member_over_the_datasets_own_size_limit_is_refused_naming_the_key(tmp_path):
+    archive = tmp_path / "nus.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(nus_folder(tmp_path / "src"), arcname="nus")
+    size = (tmp_path / "src/1_a.jpg").stat().st_size
+    spec = {"source": "nuswide", "path": str(archive), "archive_limits": {"max_member_bytes": 100}}
+    with pytest.raises(DataError) as err:
+        build("nus", spec, [], tmp_path / "results" / "nus")
+    assert str(err.value) == (f"{archive}: member 'nus/1_a.jpg' is {size:,} bytes uncompressed, over the limit of "
+                              "100 (archive_limits.max_member_bytes); refused before reading it")
+    spec["archive_limits"] = {"max_member_bytes": size}
+    build("nus", spec, [], tmp_path / "results" / "nus")  # at the limit is within it
+
+
+def test_a_cifar_member_past_the_ratio_is_refused_before_it_is_unpickled(tmp_path):
+    archive = _cifar_with(tmp_path, "data_batch_3", ZEROS)  # ~40:1 over the whole archive, within 200:1
+    with pytest.raises(DataError, match="data_batch_3 is not a CIFAR-10 batch"):  # read, then refused as no batch
+        real.cifar10(archive)
+    spec = {"source": "cifar10", "archive_limits": {"max_ratio": 20}}
+    with pytest.raises(DataError) as err:
+        build("cifar", spec, [str(archive)], tmp_path / "cifar")
+    message = str(err.value)
+    assert message.startswith(f"{archive}: member 'cifar-10-batches-py/data_batch_3' expands "), message
+    assert "over the limit of 20:1 (archive_limits.max_ratio); refused before reading it" in message
+
+
+def test_an_mnist_file_expanding_past_the_ratio_is_refused_while_it_is_read(tmp_path):
+    make_mnist(tmp_path)
+    bomb = tmp_path / "train-images-idx3-ubyte.gz"
+    bomb.write_bytes(gzip.compress(ZEROS))
+    with pytest.raises(DataError) as err:
+        real.mnist(tmp_path)
+    assert re.fullmatch(_ratio_refusal(bomb, "train-images-idx3-ubyte", "2,097,152", at_least=True), str(err.value)), \
+        str(err.value)
+
+
+def test_a_caltech_archive_is_budgeted_at_both_levels(tmp_path):
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as tar:
+        for i, data in enumerate([jpeg((1, 2, 3)), ZEROS]):
+            info = tarfile.TarInfo(f"101_ObjectCategories/ant/image_{i + 1:04d}.jpg")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    archive = tmp_path / "caltech-101.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("caltech-101/101_ObjectCategories.tar.gz", inner.getvalue())
+    with pytest.raises(DataError) as err:
+        real.caltech101(archive, ["ant"], size=16)
+    where = f"{archive}: caltech-101/101_ObjectCategories.tar.gz"
+    assert re.fullmatch(_ratio_refusal(where, "101_ObjectCategories/ant/image_0002.jpg"), str(err.value)), \
+        str(err.value)
+    with pytest.raises(DataError, match=re.escape(f"{archive}: member 'caltech-101/101_ObjectCategories.tar.gz' is "
+                                                  f"{len(inner.getvalue()):,} bytes uncompressed, over the limit of "
+                                                  "1,000 (archive_limits.max_member_bytes)")):
+        real.caltech101(archive, ["ant"], size=16, limits=real.ArchiveLimits(max_member_bytes=1000))
 
 
 # ---------------------------------------------------------------------------- labels and usable images

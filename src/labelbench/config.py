@@ -1,5 +1,7 @@
 """Checks of a validated config that JSON Schema cannot express: cross-references between sections, names
-checked against the loss and model registries, and whether each experiment can train on its datasets.
+checked against the loss and model registries, whether each experiment can train on its datasets, and whether
+every path the config names stays where it belongs. Before the schema, :func:`check_names` refuses names that are
+not plain strings; after it, :func:`normalise_numbers` gives every key the type the schema states.
 
 Everything here runs while the workflow is parsed (``snakemake -n`` refuses a bad config before any job), so it
 imports no framework: the registries' names come from :mod:`labelbench.registry_names`. What the config alone
@@ -8,10 +10,12 @@ cannot tell (the classes of an ``imagefolder``) is checked when the dataset is b
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from labelbench import registry_names as R
 from labelbench.cam_methods import methods_for
+from labelbench.config_check import name_kind
 from labelbench.errors import ConfigError
 from labelbench.experiments import experiment_names, get_experiment
 
@@ -56,10 +60,130 @@ def known_classes(name: str, datasets: dict) -> int | None:
     return None
 
 
+# ------------------------------------------------------------------------------------- before the schema
+#: where each kind of name becomes part of a path (under ``results:``)
+NAME_FOLDERS = {"dataset": "data/<name>/", "experiment": "<name>/", "variant": "<experiment>/<name>/<seed>/"}
+
+
+def _path_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one part of a path, or None."""
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return "is absolute"
+    if "/" in name or "\\" in name:
+        return "contains a path separator"
+    if ".." in name or name in ("", "."):
+        return "contains '..'" if ".." in name else "is empty or '.'"
+    return None
+
+
+def _refuse_non_string_keys(node, path: list[str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                where = ".".join(path) if path else "the top level"
+                raise ConfigError(
+                    f"{where}: {name_kind(path)} {key!r} is not a name but YAML's {type(key).__name__} (unquoted on, "
+                    "off, yes, no, true, false in any case are booleans, null and ~ are null, numbers and dates are "
+                    "read as such); quote it in the config file"
+                )
+            _refuse_non_string_keys(value, [*path, key])
+    elif isinstance(node, list):
+        for item in node:
+            _refuse_non_string_keys(item, path)
+
+
+def check_names(config: dict) -> None:
+    """Refuse, before the schema (whose name patterns ignore keys that are not strings and say nothing of paths),
+    every mapping key that YAML read as something other than a string, and any dataset, experiment or variant name
+    that would lead elsewhere as part of a path (absolute, a separator, ``..``). :mod:`labelbench.config_check`
+    refuses the first in a config file with the key's own text; this also covers ``--config`` and any other source.
+    """
+    _refuse_non_string_keys(config, [])
+    names = [(["datasets"], n) for n in config.get("datasets") or {}]
+    names += [(["experiments"], n) for n in config.get("experiments") or {}]
+    for exp, spec in (config.get("experiments") or {}).items():
+        if isinstance(spec, dict) and isinstance(spec.get("variants"), dict):
+            names += [(["experiments", exp, "variants"], v) for v in spec["variants"]]
+    results = config.get("results", "results")
+    for path, name in names:
+        problem = _path_problem(name)
+        if problem:
+            kind = name_kind(path)
+            raise ConfigError(
+                f"{'.'.join(path)}: {kind} {name!r} {problem}; {kind} names become folder names "
+                f"({results}/{NAME_FOLDERS[kind]}), so they must be plain names (letters, digits and _)"
+            )
+
+
+# ---------------------------------------------------------------------------------------- after the schema
+def _resolve(schema: dict, root: dict) -> dict:
+    """``schema`` with its local ``$ref`` (``#/$defs/...``) replaced by what it names, its own keys kept."""
+    while "$ref" in schema:
+        target = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _holds(value, schema: dict, root: dict, validators: dict) -> bool:
+    """Whether ``value`` is valid against the sub-schema ``schema`` of ``root`` (an ``if``, an ``anyOf`` branch);
+    ``validators`` keeps one per sub-schema (building them is most of the time)."""
+    import jsonschema
+
+    if id(schema) not in validators:
+        validators[id(schema)] = jsonschema.Draft202012Validator({"$defs": root.get("$defs", {}), **schema})
+    return validators[id(schema)].is_valid(value)
+
+
+def _normalise(value, schema: dict, root: dict, validators: dict):
+    schema = _resolve(schema, root)
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(value, float) and "integer" in types and "number" not in types and value.is_integer():
+        value = int(value)
+    elif type(value) is int and "number" in types and "integer" not in types:  # not bool, a subclass of int
+        value = float(value)
+    for sub in schema.get("allOf", []):
+        value = _normalise(value, sub, root, validators)
+    if "if" in schema:
+        branch = schema.get("then") if _holds(value, schema["if"], root, validators) else schema.get("else")
+        if branch:
+            value = _normalise(value, branch, root, validators)
+    for combinator in ("anyOf", "oneOf"):
+        chosen = next((sub for sub in schema.get(combinator, []) if _holds(value, sub, root, validators)), None)
+        if chosen:
+            value = _normalise(value, chosen, root, validators)
+    if isinstance(value, dict):
+        properties, additional = schema.get("properties", {}), schema.get("additionalProperties")
+        for key in value:
+            sub = properties.get(key, additional if isinstance(additional, dict) else None)
+            if sub:
+                value[key] = _normalise(value[key], sub, root, validators)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        value[:] = [_normalise(item, schema["items"], root, validators) for item in value]
+    return value
+
+
+def normalise_numbers(config: dict, schema: str | Path | dict) -> None:
+    """Give every value of the validated ``config`` the type the schema states, in place: JSON Schema's
+    ``integer`` accepts ``2.0`` (taken as 2) and its ``number`` accepts ``1`` (taken as 1.0, which Keras's
+    optimizers want for a learning rate). Run once, right after the schema, so every job reads the normalised
+    values; driven by the schema, so a new key needs nothing here."""
+    if not isinstance(schema, dict):
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~6x faster on the schema
+        schema = yaml.load(Path(schema).read_text(encoding="utf-8"), Loader=loader)
+    _normalise(config, schema, schema, {})
+
+
 def check_references(config: dict) -> None:
     """Refuse, naming the key and what was expected, every config mistake that would otherwise surface inside a
-    job: unknown datasets, losses, models or their arguments, and experiments given datasets they cannot use."""
+    job: unknown datasets, losses, models or their arguments, experiments given datasets they cannot use, and paths
+    that lead where they must not."""
     datasets = config["datasets"]
+    check_containment(config)
     for name, spec in datasets.items():
         _check_dataset(name, spec, datasets)
     for exp, spec in config["experiments"].items():
@@ -68,6 +192,43 @@ def check_references(config: dict) -> None:
                               f"{experiment_names()} (labelbench.experiments)")
         _check_experiment(exp, spec, datasets)
     check_claims(config)
+
+
+def check_containment(config: dict) -> None:
+    """``results:`` and the datasets' ``path:`` folders are apart (neither inside the other: outputs read as data,
+    or data overwritten and cleaned as outputs), and a download's file name stays in its download folder."""
+    results = config.get("results", "results")
+    out = Path(results).resolve()
+    for name, spec in config["datasets"].items():
+        if spec.get("path"):
+            folder = Path(spec["path"]).resolve()
+            if out == folder or folder in out.parents:
+                where = "is" if out == folder else "is inside"
+                hint = ""
+                if spec["source"] == "imagefolder" and out != folder:
+                    hint = f" (the image folder would gain a class named {out.relative_to(folder).parts[0]!r})"
+                raise ConfigError(
+                    f"results: {results} {where} datasets.{name}.path ({spec['path']}): every output would be read "
+                    f"as the dataset's files{hint}; expected a results folder outside every dataset's path"
+                )
+            if out in folder.parents:
+                raise ConfigError(
+                    f"datasets.{name}.path: {spec['path']} is inside results ({results}), whose files the pipeline "
+                    "writes and replaces; expected a folder outside results"
+                )
+        if spec["source"] == "nuswide" and spec.get("url"):
+            from labelbench.datasets.real import remote_files
+
+            (filename,) = remote_files("nuswide", spec)
+            problem = _path_problem(filename)
+            if problem:
+                key = "filename" if spec.get("filename") else "url"
+                what = f"{filename!r}" if key == "filename" else f"its last part {filename!r}"
+                raise ConfigError(
+                    f"datasets.{name}.{key}: {what} {problem}; the download is saved as "
+                    f"{results}/downloads/{name}/<file name>, so it must be a plain file name"
+                    + ("" if key == "filename" else " (set filename:)")
+                )
 
 
 def _check_dataset(name: str, spec: dict, datasets: dict) -> None:

@@ -1,4 +1,5 @@
-"""Read a config file strictly: a key given twice is refused naming the key and both lines, and a YAML syntax
+"""Read a config file strictly: a key given twice is refused naming the key and both lines, a key that YAML reads
+as something other than a string (``on``, ``no``, ``null``, ``1``) naming its text and line, and a YAML syntax
 error names the file, line and column.
 
 Snakemake reads ``--configfile`` itself (JSON first, then YAML through yte and PyYAML): of two equal keys it keeps
@@ -21,10 +22,40 @@ import yaml
 from labelbench.errors import ConfigError
 
 _MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 
 
 def _where(path: list[str]) -> str:
     return ".".join(path) if path else "the top level"
+
+
+def name_kind(path: list) -> str:
+    """What a mapping key under ``path`` names: a dataset, an experiment, a variant, or (elsewhere) a key."""
+    if len(path) == 1 and path[0] in ("datasets", "experiments"):
+        return path[0][:-1]
+    if len(path) == 3 and path[0] == "experiments" and path[2] == "variants":
+        return "variant"
+    return "key"
+
+
+def _reads_as(tag: str, text: str) -> str:
+    """In words, what YAML makes of the unquoted key ``text`` that it resolved to ``tag``."""
+    value = yaml.safe_load(text) if text else None
+    kind = tag.rsplit(":", 1)[-1]
+    return {"bool": f"the boolean {value}", "int": f"the integer {value}", "float": f"the number {value}",
+            "null": "null (no value)", "timestamp": f"the date {value}"}.get(kind, f"a YAML {kind}")
+
+
+def _refuse_non_string_key(key: yaml.ScalarNode, path: list[str], file: str) -> None:
+    """A key that YAML reads as something else than a string (``on``, ``no``, ``null``, ``1``, a date) would name
+    a variant ``True`` or a dataset ``1``; Snakemake then fails on a path such as ``masked/True/0`` without naming it.
+    """
+    if key.tag == _STR:
+        return
+    raise ConfigError(
+        f"{file}, line {key.start_mark.line + 1}: {_where(path)}: {name_kind(path)} `{key.value}` reads as "
+        f"{_reads_as(key.tag, key.value)}; quote it ('{key.value}') to use it as a name"
+    )
 
 
 def _duplicates_in_nodes(node: yaml.Node, path: list[str], file: str, seen_nodes: set[int]) -> None:
@@ -37,6 +68,7 @@ def _duplicates_in_nodes(node: yaml.Node, path: list[str], file: str, seen_nodes
             if key.tag == _MERGE or not isinstance(key, yaml.ScalarNode):
                 _duplicates_in_nodes(value, path, file, seen_nodes)
                 continue
+            _refuse_non_string_key(key, path, file)
             line = key.start_mark.line + 1
             if (key.tag, key.value) in lines:
                 raise ConfigError(
@@ -66,7 +98,8 @@ def _json_duplicates(text: str, file: str) -> None:
 
 
 def check_config_file(path: str | Path) -> None:
-    """Refuse ``path`` if it is not one JSON or YAML mapping, or if a key appears twice in one mapping."""
+    """Refuse ``path`` if it is not one JSON or YAML mapping, if a key appears twice in one mapping, or if a key is
+    not a string."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -70,7 +70,7 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path, checks:
             elif source == "nuswide_asl":
                 generated = nus_asl.nuswide_asl(spec["path"], staging, inputs[0])
             else:
-                real.nuswide(inputs[0] if inputs else spec["path"], staging)
+                real.nuswide(inputs[0] if inputs else spec["path"], staging, real.ArchiveLimits.from_spec(spec))
                 generated = {}
             summary = nus.check_folder(staging)
             write_json(
@@ -91,11 +91,11 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path, checks:
         tiles = load_dataset(Path(inputs[0]).parent)
         ds = mosaic.from_tiles(tiles, spec["n_train"], spec["n_test"], spec.get("seed", 0))
     elif source == "cifar10":
-        ds = real.cifar10(inputs[0])
+        ds = real.cifar10(inputs[0], real.ArchiveLimits.from_spec(spec))
     elif source == "mnist":
-        ds = real.mnist(Path(inputs[0]).parent)
+        ds = real.mnist(Path(inputs[0]).parent, real.ArchiveLimits.from_spec(spec))
     elif source == "caltech101":
-        ds = real.caltech101(inputs[0], **_kwargs(source, spec))
+        ds = real.caltech101(inputs[0], **_kwargs(source, spec), limits=real.ArchiveLimits.from_spec(spec))
     elif source == "landmark_csv":
         ds = landmark_csv(spec["path"], csv_file=inputs[0], **_kwargs(source, spec))
     elif source == "imagefolder":

@@ -18,6 +18,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,84 @@ REMOTE = {
     },
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
+
+
+# ------------------------------------------------------------------------------------- archive budgets
+#: below this many uncompressed bytes the ratio is not looked at: a small file (an empty one, a short JSON) may
+#: compress far better than 200:1 and cannot fill a disk
+RATIO_FLOOR_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What one archive may expand to (a dataset's ``archive_limits:``): no member larger than
+    ``max_member_bytes`` uncompressed, and no more than ``max_ratio`` uncompressed bytes per compressed byte.
+
+    The upstream archives are far inside both: CIFAR-10's batches are 31 MB at ~1:1, MNIST's largest file 47 MB at
+    ~5:1, Caltech101's inner 101_ObjectCategories.tar.gz 131 MB at ~1:1 (JPEGs). A compression bomb (megabytes
+    of zeros stored at ~1000:1) is not."""
+
+    max_member_bytes: int = 2 << 30
+    max_ratio: float = 200.0
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> ArchiveLimits:
+        return cls(**(spec.get("archive_limits") or {}))
+
+    def check_member(self, archive, name: str, size: int, compressed: int, so_far: bool = False) -> None:
+        """Refuse member ``name`` of ``archive`` before it is read: ``size`` bytes uncompressed from ``compressed``
+        (``so_far``: the bytes read until now of a member whose size is not known in advance)."""
+        at_least, what = ("at least ", "the rest") if so_far else ("", "it")
+        if size > self.max_member_bytes:
+            raise DataError(
+                f"{archive}: member {name!r} is {at_least}{size:,} bytes uncompressed, over the limit of "
+                f"{self.max_member_bytes:,} (archive_limits.max_member_bytes); refused before reading {what}"
+            )
+        if size > RATIO_FLOOR_BYTES and size > self.max_ratio * compressed:
+            ratio = f"{size / compressed:,.0f}:1" if compressed else "from nothing"
+            raise DataError(
+                f"{archive}: member {name!r} expands {at_least}{ratio} ({size:,} bytes from {compressed:,}), over "
+                f"the limit of {self.max_ratio:g}:1 (archive_limits.max_ratio); refused before reading {what} (a "
+                "compression bomb?)"
+            )
+
+
+#: the limits of a dataset without ``archive_limits:``
+DEFAULT_LIMITS = ArchiveLimits()
+
+
+class TarBudget:
+    """The budget of one tar archive, member by member in the order they are read: each member's size (its header
+    states it, and tarfile reads no more), and the sizes of all members so far against the archive's size on
+    disk (a tar member has no compressed size of its own)."""
+
+    def __init__(self, archive, compressed: int, limits: ArchiveLimits):
+        self.archive, self.compressed, self.limits, self.total = archive, compressed, limits, 0
+
+    def admit(self, member: tarfile.TarInfo) -> None:
+        if not member.isfile():
+            return
+        self.limits.check_member(self.archive, member.name, member.size, self.compressed)
+        self.total += member.size
+        if self.total > RATIO_FLOOR_BYTES and self.total > self.limits.max_ratio * self.compressed:
+            raise DataError(
+                f"{self.archive}: its members up to {member.name!r} expand to {self.total:,} bytes from an archive "
+                f"of {self.compressed:,} ({self.total / max(self.compressed, 1):,.0f}:1), over the limit of "
+                f"{self.limits.max_ratio:g}:1 (archive_limits.max_ratio); refused before reading it (a compression "
+                "bomb?)"
+            )
+
+
+def read_gzip(path: Path, limits: ArchiveLimits) -> bytes:
+    """The content of the gzip file ``path``, read in pieces and refused as soon as it grows past the limits (a
+    gzip file does not state its size reliably)."""
+    compressed, total, pieces = path.stat().st_size, 0, []
+    with gzip.open(path, "rb") as f:
+        while piece := f.read(1 << 20):
+            total += len(piece)
+            limits.check_member(path, path.name.removesuffix(".gz"), total, compressed, so_far=True)
+            pieces.append(piece)
+    return b"".join(pieces)
 
 
 def remote_files(source: str, spec: dict) -> dict[str, tuple[str, str | None]]:
@@ -141,14 +220,16 @@ def _check_batch(archive: Path, name: str, batch: dict) -> tuple[np.ndarray, np.
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(labels, np.int64)
 
 
-def cifar10(archive: str | Path) -> Dataset:
+def cifar10(archive: str | Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> Dataset:
     """CIFAR-10 from ``cifar-10-python.tar.gz`` (pickled batches), read straight from the tarball with
-    :class:`CifarUnpickler`."""
+    :class:`CifarUnpickler`, each member within ``limits``."""
     archive = Path(archive)
     batches: dict[str, dict] = {}
     try:
+        budget = TarBudget(archive, archive.stat().st_size, limits)
         with tarfile.open(archive, "r:gz") as tar:
-            for member in tar.getmembers():
+            for member in tar:
+                budget.admit(member)
                 name = Path(member.name).name
                 if name in CIFAR_BATCHES or name == "batches.meta":
                     batches[name] = _unpickle_batch(archive, tar, member)
@@ -171,10 +252,9 @@ def cifar10(archive: str | Path) -> Dataset:
 
 
 # ------------------------------------------------------------------------------------------------ MNIST
-def _read_idx(path: Path, expected_dims: int) -> np.ndarray:
+def _read_idx(path: Path, expected_dims: int, limits: ArchiveLimits) -> np.ndarray:
     try:
-        with gzip.open(path, "rb") as f:
-            raw = f.read()
+        raw = read_gzip(path, limits)
     except (OSError, EOFError) as exc:
         raise DataError(f"{path} is not a readable gzip file: {exc}") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] != expected_dims:
@@ -186,13 +266,13 @@ def _read_idx(path: Path, expected_dims: int) -> np.ndarray:
     return body.reshape(shape)
 
 
-def mnist(folder: str | Path) -> Dataset:
-    """MNIST from the four upstream ``*-idx?-ubyte.gz`` files in ``folder``."""
+def mnist(folder: str | Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> Dataset:
+    """MNIST from the four upstream ``*-idx?-ubyte.gz`` files in ``folder``, each within ``limits``."""
     folder = Path(folder)
     images, labels, split = [], [], []
     for prefix, name in (("train", "train"), ("t10k", "test")):
-        x = _read_idx(folder / f"{prefix}-images-idx3-ubyte.gz", 3)
-        y = _read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", 1)
+        x = _read_idx(folder / f"{prefix}-images-idx3-ubyte.gz", 3, limits)
+        y = _read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", 1, limits)
         if len(x) != len(y):
             raise DataError(f"{folder}: {len(x)} {name} images but {len(y)} labels")
         images.append(x[..., None])
@@ -203,14 +283,16 @@ def mnist(folder: str | Path) -> Dataset:
 
 
 # ------------------------------------------------------------------------------------------- Caltech101
-def _caltech_members(archive: Path) -> dict[str, dict[str, bytes]]:
+def _caltech_members(archive: Path, limits: ArchiveLimits) -> dict[str, dict[str, bytes]]:
     """{class: {file name: bytes}} from caltech-101.zip (which wraps 101_ObjectCategories.tar.gz) or the
-    bare 101_ObjectCategories.tar.gz."""
+    bare 101_ObjectCategories.tar.gz; every member read is within ``limits``."""
 
-    def from_tar(fileobj) -> dict[str, dict[str, bytes]]:
+    def from_tar(fileobj, where, compressed: int) -> dict[str, dict[str, bytes]]:
         out: dict[str, dict[str, bytes]] = {}
+        budget = TarBudget(where, compressed, limits)
         with tarfile.open(fileobj=fileobj, mode="r:*") as tar:
-            for m in tar.getmembers():
+            for m in tar:
+                budget.admit(m)
                 parts = Path(m.name).parts
                 if m.isfile() and len(parts) >= 3 and parts[-3] == "101_ObjectCategories":
                     out.setdefault(parts[-2], {})[parts[-1]] = tar.extractfile(m).read()
@@ -219,12 +301,14 @@ def _caltech_members(archive: Path) -> dict[str, dict[str, bytes]]:
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
-                inner = [n for n in zf.namelist() if n.endswith("101_ObjectCategories.tar.gz")]
+                inner = [i for i in zf.infolist() if i.filename.endswith("101_ObjectCategories.tar.gz")]
                 if not inner:
                     raise DataError(f"{archive} holds no 101_ObjectCategories.tar.gz")
-                return from_tar(io.BytesIO(zf.read(inner[0])))
+                limits.check_member(archive, inner[0].filename, inner[0].file_size, inner[0].compress_size)
+                data = zf.read(inner[0])
+                return from_tar(io.BytesIO(data), f"{archive}: {inner[0].filename}", len(data))
         with open(archive, "rb") as f:
-            return from_tar(f)
+            return from_tar(f, archive, archive.stat().st_size)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise DataError(f"{archive} is not a readable Caltech101 archive: {exc}") from exc
 
@@ -236,10 +320,11 @@ def caltech101(
     max_per_class: dict[str, int] | None = None,
     test_fraction: float = 0.2,
     seed: int = 0,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
 ) -> Dataset:
     """Selected Caltech101 categories, some subsampled (the source keeps 200 airplanes and 200 Motorbikes),
-    resized to ``size``², with a seeded stratified train/test split."""
-    members = _caltech_members(Path(archive))
+    resized to ``size``², with a seeded stratified train/test split; the archive's members within ``limits``."""
+    members = _caltech_members(Path(archive), limits)
     missing = [c for c in classes if c not in members]
     if missing:
         raise DataError(f"{archive} has no categories {missing}; it has e.g. {sorted(members)[:8]}")
@@ -304,9 +389,11 @@ def refuse_links(folder: Path) -> None:
                 raise DataError(f"{path} is neither a file nor a folder (a device or a pipe)")
 
 
-def _tar_filter(archive: Path):
+def _tar_filter(archive: Path, limits: ArchiveLimits):
     """The standard library's ``data`` filter (no ``..``, nothing outside the destination, no devices), refusing
-    absolute names (which it would strip to relative ones) and links of any kind as well, with the member named."""
+    absolute names (which it would strip to relative ones), links of any kind and members past the archive's
+    budget (:class:`TarBudget`) as well, with the member named. Called on each member before it is written."""
+    budget = TarBudget(archive, archive.stat().st_size, limits)
 
     def refuse(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
         if member.name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", member.name):
@@ -315,6 +402,7 @@ def _tar_filter(archive: Path):
             kind = "symbolic" if member.issym() else "hard"
             raise DataError(f"{archive}: member {member.name!r} is a {kind} link to {member.linkname!r}; "
                             "archives must hold plain files and folders")
+        budget.admit(member)
         try:
             return tarfile.data_filter(member, dest)
         except tarfile.FilterError as exc:
@@ -323,8 +411,10 @@ def _tar_filter(archive: Path):
     return refuse
 
 
-def check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
-    """The tar ``data`` filter's rules, for a zip member: no absolute path or drive letter, no ``..``, no link."""
+def check_zip_member(archive: Path, info: zipfile.ZipInfo, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
+    """The tar ``data`` filter's rules, for a zip member: no absolute path or drive letter, no ``..``, no link; and
+    its size and compression ratio (the sizes the zip states: zipfile writes no more than ``file_size``) within
+    ``limits``."""
     name = info.filename
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
@@ -334,11 +424,13 @@ def check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
         raise DataError(f"{archive}: member {name!r} is a symbolic link; archives must hold plain files and folders")
     if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # 0: no file type recorded (a plain file)
         raise DataError(f"{archive}: member {name!r} is neither a file nor a folder")
+    limits.check_member(archive, name, info.file_size, info.compress_size)
 
 
-def unpack(source: Path, dest: Path) -> None:
+def unpack(source: Path, dest: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
     """Copy a folder, or extract a tar or zip archive, into the empty folder ``dest``, refusing anything that
-    would lead outside it (see :func:`refuse_links`, :func:`_tar_filter`, :func:`check_zip_member`)."""
+    would lead outside it or expand past ``limits`` (see :func:`refuse_links`, :func:`_tar_filter`,
+    :func:`check_zip_member`)."""
     try:
         if source.is_dir():
             refuse_links(source)
@@ -346,11 +438,11 @@ def unpack(source: Path, dest: Path) -> None:
         elif zipfile.is_zipfile(source):
             with zipfile.ZipFile(source) as zf:
                 for info in zf.infolist():
-                    check_zip_member(source, info)
+                    check_zip_member(source, info, limits)
                 zf.extractall(dest)
         elif tarfile.is_tarfile(source):
             with tarfile.open(source) as tar:
-                tar.extractall(dest, filter=_tar_filter(source))
+                tar.extractall(dest, filter=_tar_filter(source, limits))
         else:
             raise DataError(f"{source} is neither a folder nor a tar/zip archive of a NUS-WIDE subset")
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
@@ -381,16 +473,17 @@ def _annotation_root(folder: Path, source: Path) -> Path:
     return root
 
 
-def nuswide(source: str | Path, dest: str | Path) -> None:
+def nuswide(source: str | Path, dest: str | Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
     """Put a NUS-WIDE-format subset (``small_train.json``, ``small_test.json`` and the images they name) from a
-    folder or a tar/zip archive into the empty folder ``dest``. The annotation files must sit at the top of
-    ``source`` or in one folder directly under it; that folder's content becomes ``dest``'s."""
+    folder or a tar/zip archive (its members within ``limits``) into the empty folder ``dest``. The annotation
+    files must sit at the top of ``source`` or in one folder directly under it; that folder's content becomes
+    ``dest``'s."""
     source, dest = Path(source), Path(dest)
     if not source.exists():
         raise DataError(f"{source} does not exist; expected a folder or a tar/zip archive of a NUS-WIDE subset")
     staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest))
     try:
-        unpack(source, staging)
+        unpack(source, staging, limits)
         root = _annotation_root(staging, source)
         for item in root.iterdir():
             os.replace(item, dest / item.name)
