@@ -8,7 +8,13 @@ from labelbench.config import (
     training_device,
 )
 from labelbench.experiments import get_experiment
-from labelbench.datasets.build import DERIVED_SOURCES, LOCAL_SOURCES, REMOTE_SOURCES
+from labelbench.datasets.build import (
+    DERIVED_SOURCES,
+    LOCAL_SOURCES,
+    REMOTE_SOURCES,
+    user_path,
+)
+from labelbench.datasets.manifest import path_manifest
 from labelbench.datasets.real import remote_files
 from labelbench.datasets.store import dataset_change
 from labelbench.registry_names import is_weights_file
@@ -456,4 +462,11 @@ def all_targets():
 
 
 def dataset_spec(wildcards):
-    return DATASETS[wildcards.dataset]
+    """The dataset's config, with `user_files` added where the build reads the user's `path:` itself: what that
+    folder or archive holds (names, sizes, times; labelbench.datasets.manifest), read with stat only, nothing
+    written. A changed, added or removed file changes these params and Snakemake reruns the build; an unchanged
+    folder gives the same value. Inside the spec rather than a params entry of its own, so that the other datasets'
+    params stay as they were recorded (a new entry would rerun every build once)."""
+    spec = DATASETS[wildcards.dataset]
+    path = user_path(spec)
+    return {**spec, "user_files": path_manifest(path)} if path else spec

@@ -17,12 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from archives import jpeg, make_cifar, make_mnist
+from conftest import run_snakemake
 from PIL import Image
 
 from labelbench.datasets import nus, real
-from labelbench.datasets.build import build
+from labelbench.datasets.build import build, user_path
 from labelbench.datasets.landmark_csv import landmark_csv
+from labelbench.datasets.manifest import path_manifest
 from labelbench.datasets.store import Dataset, load_dataset, write_dataset
 from labelbench.errors import ConfigError, DataError
 from labelbench.figures.datasets import dataset_figures
@@ -491,3 +494,121 @@ def test_the_built_dataset_loads(tmp_path):
     build("tiles", {"source": "imagefolder", "path": str(root), "size": 8}, [], tmp_path / "tiles")
     assert load_dataset(tmp_path / "tiles").images.shape == (16, 8, 8, 3)
     shutil.rmtree(tmp_path / "tiles")
+
+
+# ---------------------------------------------------------------- a user's data is an input (issue 29, point 2)
+def _first_image(folder: Path) -> Path:
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".png", ".jpg"))[0]
+
+
+def _modify(folder: Path) -> None:
+    _first_image(folder).write_bytes(jpeg((1, 2, 3)))
+
+
+def _add(folder: Path) -> None:
+    (_first_image(folder).parent / "added.jpg").write_bytes(jpeg((4, 5, 6)))
+
+
+def _remove(folder: Path) -> None:
+    _first_image(folder).unlink()
+
+
+def test_the_manifest_of_a_user_folder_changes_with_its_files_and_only_with_them(tmp_path):
+    root = _image_folder(tmp_path / "imgs", ["a", "b"])
+    first = path_manifest(root)
+    assert first.startswith("8 files, ") and path_manifest(root) == first  # same folder, same string
+    image = root / "a" / "0.png"
+    st = image.stat()
+    image.write_bytes(image.read_bytes()[::-1])  # same size, new time
+    assert path_manifest(root) != first
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path_manifest(root) == first  # the documented limit: same size and the old time put back
+    (root / "c").mkdir()  # an empty class folder changes what the build says
+    assert path_manifest(root) != first
+    (root / "c").rmdir()
+    _remove(root)
+    assert path_manifest(root).startswith("7 files, ")
+
+
+def test_the_manifest_does_not_follow_a_link_out_of_the_folder(tmp_path):
+    root = _image_folder(tmp_path / "imgs", ["a", "b"])
+    outside = tmp_path / "private.png"
+    outside.write_bytes(b"secret")
+    (root / "a" / "9.png").symlink_to(outside)
+    before = path_manifest(root)
+    outside.write_bytes(b"another secret, longer")
+    assert path_manifest(root) == before  # only the link itself is looked at (the build refuses it)
+
+
+def test_the_manifest_of_an_archive_or_a_missing_path(tmp_path):
+    archive = tmp_path / "nus.tar"
+    archive.write_bytes(b"x" * 10)
+    assert path_manifest(archive).startswith("1 files, 10 bytes, stat ")
+    assert path_manifest(tmp_path / "nowhere") == "missing"
+
+
+def test_only_a_path_the_build_reads_itself_is_watched():
+    assert user_path({"source": "imagefolder", "path": "imgs", "size": 8}) == "imgs"
+    assert user_path({"source": "nuswide", "path": "nus.zip"}) == "nus.zip"
+    assert user_path({"source": "nuswide", "path": "nus", "url": "https://example.org/nus.zip"}) is None
+    assert user_path({"source": "mnist", "path": "mnist"}) is None  # its files are inputs of their own
+    assert user_path({"source": "digits", "size": 28}) is None
+
+
+def _tar_folder(folder: Path, archive: Path) -> None:
+    with tarfile.open(archive, "w") as tar:
+        for p in sorted(folder.rglob("*")):
+            tar.add(p, arcname=str(p.relative_to(folder)), recursive=False)
+
+
+def _planned_builds(workdir: Path, args: list[str]) -> dict[str, str]:
+    """{dataset: reason} of the build_dataset jobs ``snakemake -n`` lists."""
+    proc = run_snakemake(workdir, *args, "-n")
+    out = proc.stdout + proc.stderr
+    blocks = [b for b in re.split(r"\n(?=\[|rule \w+:)", out) if b.lstrip().startswith("rule build_dataset:")]
+    return {re.search(r"wildcards: dataset=(\w+)", b).group(1): re.search(r"reason: (.*)", b).group(1)
+            for b in blocks}
+
+
+def test_a_changed_added_or_removed_user_file_rebuilds_its_dataset_and_nothing_else(tmp_path):
+    """For each kind of user data: record a build, then change one file at a time (and put it back): the dry run
+    lists that dataset's build with the change in its reason; untouched, nothing is planned."""
+    data = tmp_path / "data"
+    folders = {
+        "imgs": _image_folder(data / "imgs", ["a", "b"]),
+        "nus": nus_folder(data / "nus"),
+        "nus_tar": nus_folder(tmp_path / "nus_tar_src"),  # the archive's content, changed and packed again
+        "lm": _landmark_folder(data / "lm", ["0.png,1,0.5,0.5,train", "1.png,0,,,train", "2.png,1,0.1,0.9,test"]),
+    }
+    _tar_folder(folders["nus_tar"], data / "nus.tar")
+    specs = {
+        "imgs": {"source": "imagefolder", "path": str(data / "imgs"), "size": 8, "test_fraction": 0.25},
+        "nus": {"source": "nuswide", "path": str(data / "nus")},
+        "nus_tar": {"source": "nuswide", "path": str(data / "nus.tar")},
+        "lm": {"source": "landmark_csv", "path": str(data / "lm"), "size": 8},
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"datasets": specs, "experiments": {}}))
+    targets = [f"results/data/{name}/dataset.json" for name in specs]
+    args = [*targets, "--configfile", str(tmp_path / "c.yaml")]
+    for name, spec in specs.items():  # built here (seconds), recorded by Snakemake without running a job
+        inputs = [str(data / "lm" / "landmarks.csv")] if name == "lm" else []
+        build(name, spec, inputs, tmp_path / "results" / "data" / name)
+    run_snakemake(tmp_path, *args, "--touch", "--forcerun", "build_dataset")
+    assert _planned_builds(tmp_path, args) == {}
+    kept = tmp_path / "kept"
+    shutil.copytree(data, kept / "data")  # copy2: the same bytes and modification times
+    shutil.copytree(folders["nus_tar"], kept / "nus_tar_src")
+
+    for change in (_modify, _add, _remove):
+        for folder in folders.values():
+            change(folder)
+        _tar_folder(folders["nus_tar"], data / "nus.tar")
+        planned = _planned_builds(tmp_path, args)
+        assert sorted(planned) == sorted(specs), (change.__name__, planned)
+        for name, reason in planned.items():
+            assert "Params have changed" in reason and "user_files" in reason, (change.__name__, name, reason)
+        for folder in (data, folders["nus_tar"]):
+            shutil.rmtree(folder)
+        shutil.copytree(kept / "data", data)
+        shutil.copytree(kept / "nus_tar_src", folders["nus_tar"])
+    assert _planned_builds(tmp_path, args) == {}  # put back as it was: nothing to do

@@ -21,6 +21,20 @@ DERIVED_SOURCES = {"mosaic": "tiles"}
 #: the user's own files: {source: function of the spec giving the files Snakemake should watch}
 LOCAL_SOURCES = {"landmark_csv": lambda spec: [spec.get("csv") or f"{spec['path']}/landmarks.csv"],
                  "nuswide_asl": lambda spec: [spec.get("csv") or f"{spec['path']}/{nus_asl.DEFAULT_CSV}"]}
+#: sources whose build reads the user's ``path:`` (a folder, or for nuswide an archive too) itself
+USER_PATH_SOURCES = ("imagefolder", "landmark_csv", "nuswide_asl", "nuswide")
+
+
+def user_path(spec: dict) -> str | None:
+    """The folder or archive under ``path:`` that the build reads directly (so Snakemake must be told when it
+    changes, see :mod:`labelbench.datasets.manifest`), or None: nuswide with a ``url`` reads its download."""
+    if spec["source"] not in USER_PATH_SOURCES or not spec.get("path"):
+        return None
+    if spec["source"] == "nuswide" and real.remote_files("nuswide", spec):
+        return None
+    return spec["path"]
+
+
 #: sources written in NUS-WIDE's folder layout rather than as arrays
 NUS_LAYOUT = ("nuswide", "nuswide_asl", "shapes_scenes")
 
@@ -59,7 +73,8 @@ def build(name: str, spec: dict, inputs: list[str], out_dir: str | Path, checks:
         input_digests["tiles"] = file_digest(inputs[0])
     elif source in LOCAL_SOURCES:
         input_digests["csv"] = file_digest(inputs[0])
-    params = {k: v for k, v in spec.items() if k not in ("path", "mirror", "url")}
+    # user_files: what the workflow saw under path: when it planned the build (the rule's params, not a setting)
+    params = {k: v for k, v in spec.items() if k not in ("path", "mirror", "url", "user_files")}
     change = {CHANGE_CHECKED: Path(checks[0]).stem if checks else None}
 
     if source in NUS_LAYOUT:
