@@ -11,8 +11,10 @@ Only ``stat`` is called (no file is opened or hashed), so it costs about one sys
 a file added, removed, renamed, or rewritten (its size or modification time changes), a folder added or removed.
 What it does not see: an edit that keeps the size and puts the old modification time back (``touch -r``,
 ``cp -p`` or ``rsync -t`` of a same-size file), or one within a filesystem's time resolution (FAT: 2 s). Such
-a change needs ``--forcerun build_dataset``. The change time (``st_ctime``) would catch it, but it also changes
-on ``chmod``, on a new hard link and when a backup tool restores access times: each would rebuild for nothing.
+a change needs ``--forcerun build_dataset``; the sidecar's sha256s cover the built dataset, not the user's
+images, so nothing else catches it. The change time (``st_ctime``) would, but it also changes on ``chmod``, when a
+backup tool restores access times, and on a new hard link, which the ``nuswide_asl`` build itself makes to each
+image: every build would be followed by another.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from pathlib import Path
 
 
 def _entries(root: Path) -> list[list]:
-    """[relative path, kind, size, mtime_ns] of everything under ``root``, links and all, without following a link
-    (nothing outside the folder is looked at; the build refuses a link, naming it). Folders are named without
-    their time: an editor's swap file created and deleted changes a folder's time and nothing else."""
+    """[relative path, kind, size, mtime_ns] of everything under ``root``, links and all, without following a link:
+    nothing outside the folder is looked at (the builds refuse a link inside an image or NUS-WIDE folder, and one
+    leading outside a landmark or ASL folder, naming it). Folders are named without their time: an editor's swap
+    file created and deleted changes a folder's time and nothing else, while an added empty class folder changes
+    what an ``imagefolder`` build says."""
     entries, stack = [], [""]
     while stack:
         rel = stack.pop()
