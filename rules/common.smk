@@ -272,6 +272,13 @@ def eval_params(wildcards):
     return {"threshold": EXPERIMENTS[wildcards.experiment]["threshold"]}
 
 
+# Snakemake's priorities order the jobs that are ready to run (it does not pass them on to their inputs):
+# downloads and dataset builds unlock every training job, so they go first; a Grad-CAM table of one seed (~1-2 min,
+# on the way to the report) starts as soon as its seed's models exist; training jobs by their estimated cost.
+UNLOCKING = 100_000
+LONG_TAIL = 50_000
+
+
 def train_priority(wildcards):
     """Longest training jobs first (labelbench.config.training_cost)."""
     return training_cost(config, wildcards.experiment, wildcards.variant)

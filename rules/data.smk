@@ -6,6 +6,7 @@ rule download:
         f"{RESULTS}/downloads/{{dataset}}/{{filename}}",
     log:
         f"{RESULTS}/logs/download/{{dataset}}/{{filename}}.log",
+    priority: UNLOCKING
     retries: 1
     conda:
         SOFTWARE
@@ -20,6 +21,7 @@ rule check_dataset:
         f"{RESULTS}/checks/data/{{dataset}}/{{change}}.txt",
     log:
         f"{RESULTS}/logs/check_data/{{dataset}}/{{change}}.log",
+    priority: UNLOCKING
     conda:
         SOFTWARE
     params:
@@ -38,6 +40,7 @@ rule build_dataset:
         f"{RESULTS}/logs/data/{{dataset}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
+    priority: UNLOCKING
     conda:
         SOFTWARE
     params:

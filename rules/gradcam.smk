@@ -45,6 +45,7 @@ rule gradcam_seed_table:
         f"{RESULTS}/logs/gradcam/{{experiment}}/seed{{seed}}.log",
     wildcard_constraints:
         experiment=experiments_with(gradcam="keras_pairs"),
+    priority: LONG_TAIL
     conda:
         SOFTWARE
     params:
