@@ -1,3 +1,4 @@
+import logging
 import os
 import shutil
 import subprocess
@@ -48,3 +49,24 @@ def smoke_run(tmp_path_factory):
 
 def git_tracked(path: str) -> bool:
     return subprocess.run(["git", "ls-files", "--error-unmatch", path], cwd=ROOT, capture_output=True).returncode == 0
+
+
+def assert_rerun_at_another_setting_equals_a_clean_run(train_run, kill, outputs, data_dir, tmp_path, run, caplog):
+    """A run killed after its first epoch's checkpoint at learning rate 0.0005 (``kill(out, run)``), then rerun at
+    0.02: the log says the checkpoint was made with other settings, nothing is resumed, and history and predictions
+    equal those of a run made at 0.02 alone (``train_run``: either framework's; ``outputs(folder)``: its
+    RunOutputs)."""
+    import pandas as pd
+
+    old, new = ({**run, "training": {**run["training"], "epochs": 2, "learning_rate": lr}} for lr in (0.0005, 0.02))
+    clean, rerun = tmp_path / "clean", tmp_path / "rerun"
+    train_run(str(data_dir), outputs(clean), **new)
+    kill(rerun, old)
+    with caplog.at_level(logging.INFO, "labelbench"):
+        train_run(str(data_dir), outputs(rerun), **new)
+    assert (f"checkpoint {rerun / 'ckpt'} was made with other settings (training.learning_rate 0.0005 → 0.02): "
+            "starting afresh") in caplog.text
+    assert "resuming from" not in caplog.text
+    assert (rerun / "history.csv").read_bytes() == (clean / "history.csv").read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(clean / "predictions.parquet"),
+                                  pd.read_parquet(rerun / "predictions.parquet"), check_exact=True)

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_rerun_at_another_setting_equals_a_clean_run
 
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 pytest.importorskip(BACKEND)
@@ -218,18 +219,9 @@ def test_a_rerun_with_another_learning_rate_starts_afresh_and_equals_a_clean_run
                                                                                    caplog):
     """Killed after its first epoch's checkpoint, then rerun at another learning rate: the checkpoint is not
     resumed (no epoch of the old setting in the history), and the run equals one made at the new setting alone."""
-    old, new = ({**RUN, "training": {**RUN["training"], "epochs": 2, "learning_rate": lr}} for lr in (0.0005, 0.02))
-    clean, rerun = tmp_path / "clean", tmp_path / "rerun"
-    T.train_run(str(mosaic_dir), _outputs(clean), **new)
-    _kill_after_epoch_1(monkeypatch, mosaic_dir, rerun, old)
-    with caplog.at_level(logging.INFO, "labelbench"):
-        T.train_run(str(mosaic_dir), _outputs(rerun), **new)
-    assert (f"checkpoint {rerun / 'ckpt'} was made with other settings (training.learning_rate 0.0005 → 0.02): "
-            "starting afresh") in caplog.text
-    assert "resuming from" not in caplog.text
-    assert (rerun / "history.csv").read_bytes() == (clean / "history.csv").read_bytes()
-    pd.testing.assert_frame_equal(pd.read_parquet(clean / "predictions.parquet"),
-                                  pd.read_parquet(rerun / "predictions.parquet"), check_exact=True)
+    assert_rerun_at_another_setting_equals_a_clean_run(
+        T.train_run, lambda out, run: _kill_after_epoch_1(monkeypatch, mosaic_dir, out, run), _outputs, mosaic_dir,
+        tmp_path, RUN, caplog)
 
 
 def test_a_checkpoint_without_identity_is_not_resumed(mosaic_dir, tmp_path, monkeypatch, caplog):

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_rerun_at_another_setting_equals_a_clean_run
 
 torch = pytest.importorskip("torch")
 from PIL import Image  # noqa: E402
@@ -375,18 +376,9 @@ def test_a_tagging_rerun_with_another_learning_rate_starts_afresh_and_equals_a_c
     old setting are not resumed, and the run equals one made at the new setting alone."""
     from labelbench.pytorch import train as T
 
-    old, new = ({**RUN, "training": {**RUN["training"], "epochs": 2, "learning_rate": lr}} for lr in (0.0005, 0.02))
-    clean, rerun = tmp_path / "clean", tmp_path / "rerun"
-    T.train_run(str(scenes), _outputs(clean), **new)
-    _kill_after_epoch_1(monkeypatch, scenes, rerun, old)
-    with caplog.at_level(logging.INFO, "labelbench"):
-        T.train_run(str(scenes), _outputs(rerun), **new)
-    assert (f"checkpoint {rerun / 'ckpt'} was made with other settings (training.learning_rate 0.0005 → 0.02): "
-            "starting afresh") in caplog.text
-    assert "resuming from" not in caplog.text
-    assert (rerun / "history.csv").read_bytes() == (clean / "history.csv").read_bytes()
-    pd.testing.assert_frame_equal(pd.read_parquet(clean / "predictions.parquet"),
-                                  pd.read_parquet(rerun / "predictions.parquet"), check_exact=True)
+    assert_rerun_at_another_setting_equals_a_clean_run(
+        T.train_run, lambda out, run: _kill_after_epoch_1(monkeypatch, scenes, out, run), _outputs, scenes, tmp_path,
+        RUN, caplog)
 
 
 def test_a_tagging_checkpoint_without_identity_is_not_resumed(scenes, tmp_path, monkeypatch, caplog):
