@@ -429,14 +429,13 @@ def benchmark_files():
 
 
 def benchmark_threads():
-    """Threads of each job of benchmark_files(), in its order: dataset builds 1, training its configured threads."""
-    threads = [1 for _ in DATASETS]
-    for exp in EXPERIMENTS:
-        for v in EXPERIMENTS[exp]["variants"]:
-            threads += [EXPERIMENTS[exp]["training"]["threads"]] * len(
-                variant_seeds(exp, v)
-            )
-    return threads
+    """Threads of each job of benchmark_files(), in its order: a training job (`train/<experiment>/...`) its
+    experiment's configured threads, a dataset build 1."""
+    parts = [Path(job).parts for job, _ in benchmark_files()]
+    return [
+        EXPERIMENTS[p[1]]["training"]["threads"] if p[0] == "train" else 1
+        for p in parts
+    ]
 
 
 def notebook_paths(wildcards, input):
