@@ -10,7 +10,7 @@ COMMA := ,
 EXTRAS := dev$(if $(filter 1,$(GPU)),$(COMMA)gpu)
 STAMP := $(VENV)/.installed-$(subst $(COMMA),-,$(EXTRAS))
 
-.PHONY: run test test-long lint setup clean
+.PHONY: run test test-fast test-long lint setup clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
+
+# the unit tests alone (losses, metrics, stats, claims, config checks, hostile data, models): nothing starts Snakemake
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not e2e and not long"
 
 # the end-to-end runs marked long (pyproject): the paper config in miniature and the smoke pipeline on JAX
 test-long: $(STAMP)

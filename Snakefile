@@ -1,8 +1,8 @@
 # labelbench: how the structure of the labels decides the output layer, the loss and the metrics.
 # This file is a table of contents; helpers live in rules/common.smk, logic in src/labelbench/.
-from labelbench.config import check_frameworks, check_names, normalise_numbers
+from labelbench.config import check_startup
 from labelbench.config_check import check_config_files
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -20,13 +20,8 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
-# before the schema: a name YAML read as True or 1 (the schema's patterns skip it), or one that leads out of its
-# folder; a wrong framework (the schema's training keys depend on it)
-check_names(config)
-check_frameworks(config)
-validate(config, "workflow/schemas/config.schema.yaml")
-# the schema's integer accepts 2.0 and its number 1: every job gets 2 and 1.0
-normalise_numbers(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+# names, frameworks, the schema (with its defaults), the numbers' types, every name and reference
+check_startup(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
 
 
 include: "rules/common.smk"

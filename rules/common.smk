@@ -2,7 +2,6 @@
 from pathlib import Path
 
 from labelbench.config import (
-    check_references,
     keras_backend,
     training_cost,
     training_device,
@@ -18,8 +17,6 @@ from labelbench.datasets.manifest import path_manifest
 from labelbench.datasets.real import remote_files
 from labelbench.datasets.store import dataset_change
 from labelbench.registry_names import is_weights_file
-
-check_references(config)
 
 RESULTS = config["results"]
 # every rule's software, used with --sdm conda (relative to rules/); otherwise the environment snakemake runs in

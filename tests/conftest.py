@@ -1,5 +1,6 @@
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,16 +19,71 @@ except ImportError:  # pragma: no cover - a checkout without the ML stack can st
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
+# the test being run (pytest_runtest_protocol below): run_snakemake refuses to start Snakemake for a test that is not
+# marked e2e, so that `make test-fast` (-m "not e2e") provably never starts it
+_RUNNING: list[pytest.Item] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _RUNNING.append(item)
+    try:
+        return (yield)
+    finally:
+        _RUNNING.pop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that reads the shared smoke run is end-to-end, whether or not it says so."""
+    for item in items:
+        if "smoke_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
+def require_e2e() -> None:
+    """Refuse to go on unless the running test is marked e2e: called wherever a test starts Snakemake."""
+    if _RUNNING and _RUNNING[-1].get_closest_marker("e2e") is None:
+        raise AssertionError(f"{_RUNNING[-1].nodeid} starts Snakemake: mark it @pytest.mark.e2e "
+                             "(the fast tier, -m 'not e2e', must never start it)")
+
+
+def snakemake_failure(stdout: str, stderr: str) -> str:
+    """The rule and log file(s) Snakemake named for the first failed job, for the first line of a failure."""
+    text = stdout + "\n" + stderr
+    rule = re.search(r"Error in rule (\S+?):", text)
+    logs = re.search(r"^\s*log: (.+?)(?: \(check log file\(s\) for error details\))?$", text, re.M)
+    if rule is None:
+        return "no rule named (a workflow or configuration error)"
+    return f"rule {rule.group(1)} failed" + (f"; its log: {logs.group(1)}" if logs else "")
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900, env: dict | None = None):
-    """Run the project's Snakefile with ``workdir`` as working directory (``env``: variables to add)."""
+    """Run the project's Snakefile with ``workdir`` as working directory (``env``: variables to add). A failure's
+    first line names the rule and log that failed. Only a test marked ``e2e`` may call it."""
+    require_e2e()
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(f"snakemake failed ({proc.returncode}): {snakemake_failure(proc.stdout, proc.stderr)}\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+def startup_refusal(path: Path) -> str:
+    """What the Snakefile's start-up checks (the config file read strictly, then labelbench.config.check_startup)
+    say of the config file ``path``, in this process and without Snakemake: the first refusal's message."""
+    import yaml
+
+    from labelbench.config import check_startup
+    from labelbench.config_check import check_config_files
+
+    try:
+        check_config_files([str(path)])
+        check_startup(yaml.safe_load(path.read_text()), ROOT / "workflow/schemas/config.schema.yaml")
+    except Exception as err:  # ConfigError, or Snakemake's WorkflowError from the schema
+        return str(err)
+    raise AssertionError(f"{path} passed every start-up check")
 
 
 @pytest.fixture

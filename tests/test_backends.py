@@ -63,7 +63,7 @@ def _pytest_on(backend: str, jax_cache: str, *args: str) -> dict:
     return result
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_keras_unit_tests_pass_on_jax(jax_cache):
     """Every test of tests/test_keras.py on JAX: losses, models, gradients, the input pipeline, one trace of the
     train step, a run repeated with its seed and a killed run resumed, both bit for bit."""
@@ -72,7 +72,7 @@ def test_the_keras_unit_tests_pass_on_jax(jax_cache):
     assert "tensorflow" not in result["loaded"]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_models_losses_and_training_on_torch_never_load_tensorflow(jax_cache):
     """Keras on torch: the losses against NumPy, every model's outputs and gradients, the same seed twice and a
     killed run resumed (bit for bit), in a process that never imports TensorFlow."""
@@ -92,6 +92,7 @@ def test_no_keras_module_loads_tensorflow_on_another_backend(backend, tmp_path, 
     assert "tensorflow" not in record["frameworks"]
 
 
+@pytest.mark.e2e
 def test_gradcam_gives_the_same_maps_on_every_backend(tmp_path, jax_cache):
     """One mini-Xception (weights drawn once, saved as .weights.h5 and read by every backend), four images, two
     layers (one after a residual add, the last activation): the maps of each backend, computed in its own process,
@@ -127,7 +128,7 @@ def smoke_on(backend: str) -> dict:
     return config
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.long
 def test_the_smoke_pipeline_runs_every_keras_experiment_on_jax(tmp_path, jax_cache):
     """The whole smoke pipeline (training, Grad-CAM, worked examples, step timings, claims, notebooks, report)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT, SNAKEMAKE, run_snakemake
+from conftest import ROOT, SNAKEMAKE, require_e2e, run_snakemake, startup_refusal
 
 from labelbench.errors import ConfigError
 
@@ -150,22 +150,44 @@ BAD_CONFIGS = [
 ]
 
 
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+
+
 @pytest.mark.parametrize("path,value,fragments", BAD_CONFIGS, ids=[".".join(map(str, p[0])) for p in BAD_CONFIGS])
-def test_bad_config_is_refused_with_a_clear_message(workdir, path, value, fragments):
+def test_bad_config_is_refused_with_a_clear_message(tmp_path, path, value, fragments):
     cfg = _set(copy.deepcopy(BASE), path, value)
-    (workdir / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    out = startup_refusal(tmp_path / "bad.yaml")
+    for fragment in fragments:
+        assert fragment in out, f"expected {fragment!r} in:\n{out[-3000:]}"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", [0, 12, -1], ids=lambda i: ".".join(map(str, BAD_CONFIGS[i][0])))
+def test_snakemake_refuses_at_start_up_with_the_same_message(workdir, case):
+    """The in-process checks above are the Snakefile's: a schema refusal, a reference refusal and a file-level one
+    stop Snakemake with the same message, before any job."""
+    path, value, fragments = BAD_CONFIGS[case]
+    (workdir / "bad.yaml").write_text(yaml.safe_dump(_set(copy.deepcopy(BASE), path, value)))
     proc = run_snakemake(workdir, "--configfile", str(workdir / "bad.yaml"), "-n", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     for fragment in fragments:
         assert fragment in out, f"expected {fragment!r} in:\n{out[-3000:]}"
+    assert fragments[0] in startup_refusal(workdir / "bad.yaml")
 
 
-def test_defaults_are_filled_in_from_the_schema(workdir):
-    proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/smoke.yaml"), "-n", "--printshellcmds")
-    assert proc.returncode == 0
+def test_defaults_are_filled_in_from_the_schema():
+    from labelbench.config import check_startup
+
+    config = copy.deepcopy(BASE)
+    check_startup(config, SCHEMA)
+    assert "backend" not in BASE and "momentum" not in BASE["experiments"]["mosaic"]["training"]
+    assert config["backend"] == "tensorflow" and config["figures"] == {"sample_grid": 16, "dpi": 110}
+    assert config["experiments"]["mosaic"]["training"]["momentum"] == 0.0
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("config", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml"])
 def test_shipped_configs_validate_and_plan(workdir, config):
     (workdir / "data/nus_wide").mkdir(parents=True)  # the paper config's NUS-WIDE copy (path: data/nus_wide)
@@ -173,6 +195,7 @@ def test_shipped_configs_validate_and_plan(workdir, config):
     assert "train_keras" in proc.stdout + proc.stderr
 
 
+@pytest.mark.e2e
 def test_a_weights_file_that_exists_is_an_input_of_the_training_jobs(workdir):
     cfg = copy.deepcopy(BASE)
     cfg["experiments"]["tagging"]["model"] = {"name": "resnet18", "weights": "weights/resnet18.pt"}
@@ -187,6 +210,7 @@ def test_a_weights_file_that_exists_is_an_input_of_the_training_jobs(workdir):
     assert len(inputs) == runs and all("weights/resnet18.pt" in line.split(", ") for line in inputs), inputs
 
 
+@pytest.mark.e2e
 def test_the_paper_config_names_its_missing_nuswide_folder(workdir):
     proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/paper.yaml"), "-n", check=False)
     out = proc.stdout + proc.stderr
@@ -210,6 +234,7 @@ experiments:
 """
 
 
+@pytest.mark.e2e
 def test_a_key_given_twice_is_refused_naming_the_key_and_both_lines(workdir):
     (workdir / "twice.yaml").write_text(DUPLICATE_VARIANT)
     proc = run_snakemake(workdir, "--configfile", str(workdir / "twice.yaml"), "-n", check=False)
@@ -219,6 +244,7 @@ def test_a_key_given_twice_is_refused_naming_the_key_and_both_lines(workdir):
     assert "twice.yaml" in out
 
 
+@pytest.mark.e2e
 def test_the_default_config_yaml_is_checked_too(workdir):
     text = DUPLICATE_VARIANT.replace("      mask_odd: {loss: masked_cce, mask: none}\n", "")
     (workdir / "config.yaml").write_text(text.replace("  masked:", "  masked:\n    seeds: [1]"))
@@ -290,6 +316,7 @@ def test_a_name_yaml_reads_as_another_type_is_refused_naming_its_text(tmp_path, 
     check_config_file(path)  # quoted, it is a name
 
 
+@pytest.mark.e2e
 def test_a_variant_named_on_is_refused_at_start_up_before_the_schema(workdir):
     """The user's case: Snakemake used to fail on a path `masked/True/0/...` without naming the variant."""
     text = DUPLICATE_VARIANT.replace("      mask_odd: {loss: masked_cce, mask: none}\n", "")
@@ -348,6 +375,7 @@ def test_numbers_are_given_the_schema_types():
         assert value == expected and type(value) is type(expected), (value, expected)
 
 
+@pytest.mark.e2e
 def test_the_training_jobs_receive_the_normalised_numbers(workdir):
     """Through the Snakefile, as the training job's params carry them (a probe workflow that includes it)."""
     cfg = copy.deepcopy(BASE)
@@ -362,6 +390,7 @@ def test_the_training_jobs_receive_the_normalised_numbers(workdir):
         'params = train_params(SimpleNamespace(experiment="mosaic", variant=variant, seed="0"))\n'
         'Path("params.json").write_text(json.dumps({k: type(v).__name__ for k, v in params["training"].items()}))\n'
     )
+    require_e2e()
     cmd = [SNAKEMAKE, "--snakefile", str(probe), "--directory", str(workdir), "--configfile",
            str(workdir / "c.yaml"), "-n", "--quiet", "rules"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -126,6 +126,7 @@ def test_existing_good_file_is_reused_and_bad_one_refetched(server, tmp_path):
     assert dest.stat().st_mtime_ns == mtime
 
 
+@pytest.mark.e2e
 def test_user_copy_via_path_goes_through_the_pipeline(tmp_path, workdir):
     from conftest import run_snakemake
 

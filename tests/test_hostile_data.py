@@ -570,6 +570,7 @@ def _planned_builds(workdir: Path, args: list[str]) -> dict[str, str]:
             for b in blocks}
 
 
+@pytest.mark.e2e
 def test_a_changed_added_or_removed_user_file_rebuilds_its_dataset_and_nothing_else(tmp_path):
     """For each kind of user data: record a build, then change one file at a time (and put it back): the dry run
     lists that dataset's build with the change in its reason; untouched, nothing is planned."""

@@ -132,6 +132,7 @@ def _image_folder(root: Path, per_class: int = 12) -> None:
             img.save(root / cls / f"{i:02d}.png")
 
 
+@pytest.mark.e2e
 def test_the_readme_lines_give_the_same_table_on_your_own_image_folder(tmp_path):
     """README's three lines over the smoke config: the ranking is made for the image folder's variants with the
     columns it has on the embedded shapes."""
@@ -159,6 +160,7 @@ def test_the_readme_lines_give_the_same_table_on_your_own_image_folder(tmp_path)
     assert list(table.columns) == list(shipped.columns)
 
 
+@pytest.mark.e2e
 def test_the_readme_lines_over_the_default_config_train_every_variant_on_your_folder(tmp_path):
     from conftest import run_snakemake
 

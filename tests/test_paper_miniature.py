@@ -71,6 +71,7 @@ def served(tmp_path_factory):
         yield url, sums, (url + nus.name, md5(nus)), www
 
 
+@pytest.mark.e2e
 def test_the_paper_nuswide_spec_reads_a_local_folder(served, workdir):
     """The paper config's own `path: data/nus_wide` route, unchanged: only that dataset is built."""
     import tarfile
@@ -85,7 +86,7 @@ def test_the_paper_nuswide_spec_reads_a_local_folder(served, workdir):
     assert sidecar["labels"] == M.NUS_LABELS and not (workdir / "results/downloads").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.long
 def test_the_paper_config_runs_end_to_end_in_miniature(served, workdir):
     import torch

@@ -3,6 +3,7 @@
 import re
 
 import pandas as pd
+import pytest
 import yaml
 from conftest import ROOT, run_snakemake
 
@@ -85,6 +86,7 @@ def test_one_figure_is_rebuilt_alone_and_never_retrains(smoke_run):
     assert "train_keras" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.e2e
 def test_paper_config_plans_without_any_data(workdir):
     (workdir / "data/nus_wide").mkdir(parents=True)  # the one dataset read from the user's copy (refused if absent)
     proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/paper.yaml"), "-n", "--quiet", "rules")

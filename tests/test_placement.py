@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT, run_snakemake
 
-from labelbench.config import keras_backend, training_device
+from labelbench.config import UNSTATED_TRAINING_IMAGES, keras_backend, training_cost, training_device, training_images
 from labelbench.errors import DeviceError
 from labelbench.report import training_placement
 from labelbench.runs import ALLOW_CPU_FALLBACK
@@ -45,6 +45,7 @@ def planned_jobs(text: str) -> list[dict]:
     return jobs
 
 
+@pytest.mark.e2e
 def test_only_jobs_of_gpu_experiments_claim_the_gpu_and_threads_follow_the_config(workdir):
     cfg = copy.deepcopy(SMOKE)
     cfg["experiments"]["landmark"]["device"] = "gpu"
@@ -64,6 +65,7 @@ def test_only_jobs_of_gpu_experiments_claim_the_gpu_and_threads_follow_the_confi
                                                                              "step_timing"))
 
 
+@pytest.mark.e2e
 def test_the_paper_config_sends_every_training_job_to_the_gpu(workdir):
     (workdir / "data/nus_wide").mkdir(parents=True)  # the paper config's NUS-WIDE copy (refused if absent)
     proc = run_snakemake(workdir, "--configfile", str(ROOT / "configs/paper.yaml"), "--cores", "8", "-n")
@@ -226,6 +228,7 @@ def test_tensorflow_without_a_gpu_trains_on_the_cpu_where_the_fallback_is_allowe
     assert "device gpu was asked for, but TensorFlow" in caplog.text and "tensorflow[and-cuda]" in caplog.text
 
 
+@pytest.mark.e2e
 def test_a_gpu_training_job_without_a_gpu_fails_the_run_and_leaves_no_result(workdir, monkeypatch):
     """Through Snakemake: the job stops at once (before any epoch), its log says why, and nothing is written."""
     tf = pytest.importorskip("tensorflow")
@@ -277,7 +280,7 @@ def test_the_report_keeps_runs_on_different_backends_apart(tmp_path):
     assert [(r["backend"], r["runs"]) for r in training_placement(runs)] == [("jax", 2), ("tensorflow", 1)]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_numbers_do_not_depend_on_cores(smoke_run, tmp_path):
     """The smoke pipeline with --cores 1 against the session's run (conftest: --cores 2): every summary.csv and every
     run's history, metrics and run.json byte-identical, on every backend the default config trains with (the smoke
@@ -312,7 +315,7 @@ def test_the_numbers_do_not_depend_on_cores(smoke_run, tmp_path):
     assert "tagging on cpu with 1 thread (1 inter-op), 2 runs, PyTorch" in html
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_cpu_scaling_benchmark_runs_both_modes_through_the_pipeline(tmp_path):
     """benchmarks/cpu_scaling.py on two smoke runs: each mode's jobs recorded the threads it gave them, and the
     JSON line carries both wall times, their ratio and the memory peaks (timings: only their presence)."""
@@ -396,3 +399,22 @@ def test_core_occupancy_counts_each_jobs_threads_over_the_span_the_jobs_covered(
     gap = busy.assign(end=[110.0, 110.0, 120.0])
     facts = core_occupancy(gap, 2)
     assert facts["occupancy"] == pytest.approx(0.75) and facts["span_s"] == 20.0 and facts["busy_core_s"] == 30.0
+
+
+def test_training_jobs_are_ranked_by_their_size_from_the_config_alone():
+    """Snakemake's priority for a training job (the longest start first): sizes the config states, the upstream
+    sizes of the sources that fix them, and the default only for a user's own folder."""
+    assert training_images({"source": "digits", "size": 28}) == round(1797 * 0.75)
+    assert training_images({"source": "digits", "test_fraction": 0.5}) == round(1797 * 0.5)
+    assert training_images({"source": "mnist"}) == 60_000 and training_images({"source": "cifar10"}) == 50_000
+    caltech = {"source": "caltech101", "classes": ["airplanes", "watch", "Leopards"],
+               "max_per_class": {"airplanes": 200}, "test_fraction": 0.2}
+    assert training_images(caltech) == round((200 + 90 + 90) * 0.8)
+    assert training_images({"source": "shapes", "n_train_per_class": 50, "classes": ["a", "b", "c"]}) == 150
+    assert training_images({"source": "imagefolder", "path": "data/mine"}) == UNSTATED_TRAINING_IMAGES
+    default = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cost = {exp: max(training_cost(default, exp, v) for v in spec["variants"])
+            for exp, spec in default["experiments"].items()}
+    # the masked digits count 1,348 images (not the 10,000 assumed for an unknown size: 235, first of all)
+    assert cost["masked"] == round(30 * 1348 * 28 * 28 / 1e6) == 32
+    assert cost["tagging"] > cost["mosaic"] > cost["complementary"] > cost["landmark"], cost

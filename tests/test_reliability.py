@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 from archives import Handler, make_mnist
-from conftest import ROOT, SNAKEMAKE, run_snakemake
+from conftest import ROOT, SNAKEMAKE, require_e2e, run_snakemake, snakemake_failure
 
 from labelbench.datasets.download import md5sum
 from labelbench.datasets.store import load_dataset
@@ -44,6 +44,7 @@ def _config(workdir: Path, cfg: dict) -> list[str]:
 
 
 def _start(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    require_e2e()
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
@@ -71,6 +72,7 @@ def _train_pids(workdir: Path) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+@pytest.mark.e2e
 def test_training_killed_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_path):
     reference, drill = tmp_path / "reference", tmp_path / "drill"
     for wd in (reference, drill):
@@ -143,6 +145,7 @@ def stalling_server(tmp_path):
     httpd.server_close()
 
 
+@pytest.mark.e2e
 def test_snakemake_killed_during_a_download_leaves_nothing_trusted(tmp_path, stalling_server):
     httpd, root, url = stalling_server
     sums = make_mnist(root)
@@ -172,6 +175,7 @@ def test_snakemake_killed_during_a_download_leaves_nothing_trusted(tmp_path, sta
     assert load_dataset(wd / "results/data/mnist").images.shape[0] == 17
 
 
+@pytest.mark.e2e
 def test_a_corrupted_cached_dataset_is_noticed_and_rebuilt(tmp_path):
     args = _config(tmp_path, {"datasets": {"digits": {"source": "digits", "size": 28}}, "experiments": {}})
     target = "results/data/digits/dataset.json"
@@ -197,6 +201,7 @@ def _tree(folder: Path) -> dict[str, tuple[int, int]]:
             if ".snakemake" not in p.relative_to(folder).parts}
 
 
+@pytest.mark.e2e
 def test_a_dry_run_changes_no_file_even_with_a_damaged_dataset(tmp_path):
     args = _config(tmp_path, {"datasets": {"digits": {"source": "digits", "size": 28}}, "experiments": {}})
     run_snakemake(tmp_path, "results/data/digits/dataset.json", *args)
@@ -218,6 +223,7 @@ def _small_filesystem(path: Path) -> bool:
                           capture_output=True).returncode == 0
 
 
+@pytest.mark.e2e
 def test_a_full_disk_fails_the_job_with_a_clear_message_and_no_finished_file(tmp_path):
     args = _config(tmp_path, {"datasets": {"digits": {"source": "digits", "size": 28}}, "experiments": {}})
     data = tmp_path / "results/data"
@@ -237,11 +243,15 @@ def test_a_full_disk_fails_the_job_with_a_clear_message_and_no_finished_file(tmp
         leftovers = sorted(p.name for p in (data / "digits").iterdir()) if (data / "digits").exists() else []
         assert "dataset.json" not in leftovers and "images.npy" not in leftovers
         assert not [n for n in leftovers if ".part" in n]  # the temporary was removed too
+        # what a test that expected success would print first (conftest.run_snakemake)
+        named = snakemake_failure(proc.stdout, proc.stderr)
+        assert named == "rule build_dataset failed; its log: results/logs/data/digits.log", proc.stdout + proc.stderr
     finally:
         if mounted:
             subprocess.run(["umount", str(data)], check=False)
 
 
+@pytest.mark.e2e
 def test_a_second_run_in_the_same_directory_is_refused_and_the_first_finishes(tmp_path):
     args = _config(tmp_path, MASKED)
     first = _start(tmp_path, f"{RUN}/metrics.csv", *args)
@@ -297,6 +307,7 @@ def test_cpu_training_jobs_run_side_by_side(smoke_run):
     assert any(a.jobid < b.jobid and _overlap(a, b) for a in train for b in train), "no two training jobs overlapped"
 
 
+@pytest.mark.e2e
 def test_gpu_jobs_never_overlap_while_other_jobs_run_beside_them(tmp_path):
     """device gpu: every training job claims the `gpu`, so --resources gpu=1 runs them one at a time while other
     jobs run beside them. On a machine without a GPU the jobs would stop; LABELBENCH_ALLOW_CPU_FALLBACK=1 lets them

@@ -194,6 +194,20 @@ def check_references(config: dict) -> None:
     check_claims(config)
 
 
+def check_startup(config: dict, schema: str | Path) -> None:
+    """Every check the Snakefile makes of a config when it starts, in its order, filling in the schema's defaults
+    in place: names YAML read as other types or that lead out of their folder and a wrong framework (before the
+    schema, whose training keys depend on the framework), the schema (Snakemake's own ``validate``), the numbers'
+    types, then every name and reference. The tests call it without starting Snakemake."""
+    from snakemake.utils import validate
+
+    check_names(config)
+    check_frameworks(config)
+    validate(config, str(schema))
+    normalise_numbers(config, schema)
+    check_references(config)
+
+
 def check_containment(config: dict) -> None:
     """``results:`` and the datasets' ``path:`` folders are apart (neither inside the other: outputs read as data,
     or data overwritten and cleaned as outputs), and a download's file name stays in its download folder."""
@@ -486,8 +500,32 @@ def keras_backend(config: dict, experiment: str, variant: str | None = None) -> 
     return own or spec.get("backend") or config.get("backend", "tensorflow")
 
 
-#: training images assumed for a dataset whose size the config does not state (a download or a user's folder)
+#: training images assumed for a dataset whose size the config does not state (a user's folder or CSV)
 UNSTATED_TRAINING_IMAGES = 10_000
+#: images of the sources whose size is fixed upstream: the official training splits, and for the sources the
+#: pipeline splits itself (test_fraction) the whole set (scikit-learn's 8x8 digits: 1,797)
+SOURCE_TRAINING_IMAGES = {"mnist": 60_000, "cifar10": 50_000, "nuswide": 161_789, "nuswide_asl": 161_789}
+SOURCE_IMAGES = {"digits": 1_797, "caltech101": 9_144}
+CALTECH101_MEAN_PER_CLASS = 90  # 9,144 images in 101 classes and a background one
+
+
+def training_images(data: dict) -> int:
+    """How many training images a dataset spec gives, from the config alone (before any data exists): its
+    ``n_train``, or ``n_train_per_class`` x its classes, or the source's known size (less ``test_fraction``; for
+    a Caltech101 subset its classes' caps or the mean class size), else :data:`UNSTATED_TRAINING_IMAGES`."""
+    if data.get("n_train") or data.get("n_train_per_class"):
+        return data.get("n_train") or data["n_train_per_class"] * len(data.get("classes", []))
+    source = data.get("source")
+    if source in SOURCE_TRAINING_IMAGES:
+        return SOURCE_TRAINING_IMAGES[source]
+    if source in SOURCE_IMAGES:
+        total = SOURCE_IMAGES[source]
+        if source == "caltech101" and data.get("classes"):  # a class's own count is known only once downloaded
+            caps = data.get("max_per_class") or {}
+            total = sum(caps.get(c, CALTECH101_MEAN_PER_CLASS) if isinstance(caps, dict) else
+                        min(caps, CALTECH101_MEAN_PER_CLASS) for c in data["classes"])
+        return max(1, round(total * (1 - data.get("test_fraction", 0.25))))
+    return UNSTATED_TRAINING_IMAGES
 
 
 def training_cost(config: dict, experiment: str, variant: str) -> int:
@@ -496,8 +534,7 @@ def training_cost(config: dict, experiment: str, variant: str) -> int:
 
     From the config alone, because jobs are planned before any dataset exists; per-model costs are left out (the
     default config's models train within ~2x of each other per pixel: README "Training efficiency"). Training
-    images: the dataset's ``n_train``, or ``n_train_per_class`` x its classes, or (a download or a user's folder,
-    whose size the config does not state) :data:`UNSTATED_TRAINING_IMAGES`.
+    images: :func:`training_images`.
     """
     spec = config["experiments"][experiment]
     training = spec["training"]
@@ -508,6 +545,5 @@ def training_cost(config: dict, experiment: str, variant: str) -> int:
     if data.get("source") == "mosaic":
         side = 2 * datasets.get(data.get("tiles"), {}).get("size", 16)
     side = training.get("image_size") or side
-    images = data.get("n_train") or data.get("n_train_per_class", 0) * len(data.get("classes", [])) or (
-        UNSTATED_TRAINING_IMAGES)
+    images = training_images(data)
     return max(1, round(training["epochs"] * images * side * side / 1e6))
