@@ -35,9 +35,10 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
 
-# the unit tests alone (losses, metrics, stats, claims, config checks, hostile data, models): nothing starts Snakemake
+# the unit tests alone (losses, metrics, stats, claims, config checks, hostile data, models): nothing starts Snakemake;
+# one pytest-xdist worker per core (the end-to-end tests stay serial in `make test`: they share one smoke run)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not e2e and not long"
+	$(BIN)/python -m pytest -q -n auto -m "not e2e and not long"
 
 # the end-to-end runs marked long (pyproject): the paper config in miniature and the smoke pipeline on JAX
 test-long: $(STAMP)
