@@ -8,13 +8,26 @@ from pathlib import Path
 
 import pytest
 
-# torch before anything imports TensorFlow: the other order makes torch's optimizer step crash (DEVELOPERS.md)
-try:
-    import torch  # noqa: F401
-    import torchvision.models  # noqa: F401  (pulls in torch._dynamo and triton, which crash once TF is loaded)
-    import torchvision.ops  # noqa: F401
-except ImportError:  # pragma: no cover - a checkout without the ML stack can still run the data tests
-    pass
+# torch before anything imports TensorFlow: the other order makes torch's optimizer step crash (DEVELOPERS.md). Only
+# where a collected test module may load a framework (the hook below, run before a module is imported; every
+# module is collected before any test runs): `pytest tests/test_stats.py` never pays for torch.
+_FRAMEWORKS = re.compile(r"\b(torch|torchvision|tensorflow|keras|jax|labelbench\.(keras|pytorch))\b")
+
+
+def _import_torch_first() -> None:
+    try:
+        import torch  # noqa: F401
+        import torchvision.models  # noqa: F401  (pulls in torch._dynamo and triton, which crash once TF is loaded)
+        import torchvision.ops  # noqa: F401
+    except ImportError:  # pragma: no cover - a checkout without the ML stack can still run the data tests
+        pass
+
+
+def pytest_collectstart(collector):
+    if (isinstance(collector, pytest.Module) and "torch" not in sys.modules
+            and _FRAMEWORKS.search(collector.path.read_text(encoding="utf-8"))):
+        _import_torch_first()
+
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -68,3 +68,18 @@ def test_a_weights_value_is_a_torchvision_name_in_capitals_or_else_a_file():
 
     assert not any(is_weights_file(w) for w in ("IMAGENET1K_V1", "IMAGENET1K_SWAG_E2E_V1", "DEFAULT", None, ""))
     assert all(is_weights_file(w) for w in ("weights/rx50.pt", "/abs/r50.pth", "imagenet1k_v1", "IMAGENET1K_V1.pt"))
+
+
+def test_the_framework_free_test_modules_run_without_loading_a_framework():
+    """A developer running the statistics or method-ranking tests alone pays for no framework: conftest imports
+    torch (first, before TensorFlow) only where a collected module may load one."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).parent
+    code = ("import sys, pytest; rc = pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'no:xdist', "
+            f"'{tests / 'test_stats.py'}', '{tests / 'test_method_ranking.py'}', '-m', 'not e2e']); "
+            "print('LOADED', sorted(m for m in ('torch', 'tensorflow', 'keras', 'jax') if m in sys.modules), rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tests.parent).stdout
+    assert "LOADED [] 0" in out, out[-3000:]
