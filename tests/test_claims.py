@@ -92,6 +92,36 @@ def test_value_claims_are_out_of_scope_on_stand_in_data_and_judged_on_the_source
     assert small.detail == "Out of scope: datasets.mosaic_cifar10.n_train is 256 here, 50000 in the source."
 
 
+def test_the_sources_data_is_recognised_by_its_archives_checksum_not_by_its_name():
+    """The paper's value claims are judged on CIFAR-10 only when the archive the build verified is the official one:
+    another mirror serving it is fine; the miniature's stand-in archive (CIFAR-10's format, other bytes, so other
+    checksums) is out of scope, naming the file and both checksums."""
+    paper = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
+    obs = _observations({("bce", "exact_match", "test"): [0.50, 0.49, 0.495]})
+    mirrored = _only(paper, "mosaic", "bce_exact_match_value")
+    mirrored["datasets"]["cifar10"]["mirror"] = "http://127.0.0.1:8000/"
+    assert evaluate_claims("mosaic", mirrored, obs)[0].verdict == stats.HOLDS
+    official = "c58f30108f718f92721af3b95e74349a"
+    mirrored["datasets"]["cifar10"]["checksums"] = {"cifar-10-python.tar.gz": official}  # stated, the same
+    assert evaluate_claims("mosaic", mirrored, obs)[0].verdict == stats.HOLDS
+    stand_in = copy.deepcopy(mirrored)
+    stand_in["datasets"]["cifar10"]["checksums"] = {"cifar-10-python.tar.gz": "0" * 32}
+    (v,) = evaluate_claims("mosaic", stand_in, obs)
+    assert v.verdict == stats.OUT_OF_SCOPE
+    assert v.detail == ("Out of scope: datasets.cifar10 is not recognised as the official cifar10 data "
+                        f"(cifar-10-python.tar.gz has md5 {'0' * 32}, not the upstream {official}).")
+    nus = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
+    nus["datasets"]["nuswide"] = {**nus["datasets"]["nuswide"], "url": "http://127.0.0.1:8000/nus.zip", "md5": "1" * 32}
+    nus["datasets"]["nuswide"].pop("path", None)
+    claim_id = next(c["id"] for c in nus["experiments"]["tagging"]["claims"] if c["kind"] == "value")
+    tags = _observations({(c["variant"], c["metric"], "test"): [c["source_value"]] * 3
+                          for c in nus["experiments"]["tagging"]["claims"] if c["id"] == claim_id})
+    (t,) = evaluate_claims("tagging", _only(nus, "tagging", claim_id), tags)
+    assert t.verdict == stats.OUT_OF_SCOPE
+    assert "NUS-WIDE has no official archive to recognise, and this copy comes from http://127.0.0.1:8000/nus.zip" \
+        in t.detail
+
+
 def test_exact_claims_compare_our_recomputation_with_the_printed_value():
     cfg = _only(DEFAULT, "landmark", "rank1_scalar", "rank1_bce_per_sample_1")
     verdicts = evaluate_claims("landmark", cfg, _observations({}),

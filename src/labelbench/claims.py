@@ -133,10 +133,18 @@ def dataset_lineage(config: dict, dataset: str) -> list[str]:
     return chain
 
 
+def lineage_specs(config: dict, dataset: str) -> list[tuple[str, dict]]:
+    """(name, spec) of the datasets a dataset is built from, itself first (a mosaic's tiles after it)."""
+    spec = config["datasets"][dataset]
+    return [(dataset, spec)] + (lineage_specs(config, spec["tiles"]) if spec["source"] == "mosaic" else [])
+
+
 def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
     """Why a value claim's figure does not apply to this run ("" when it does): its ``scope`` names the data
-    (dataset sources, and ``dataset`` keys such as a mosaic's ``n_train``) and the settings (``training``/``model``
-    keys) the figure was measured with."""
+    (dataset sources, recognised by their archives' checksums, and ``dataset`` keys such as a mosaic's
+    ``n_train``) and the settings (``training``/``model`` keys) the figure was measured with."""
+    from labelbench.datasets.real import not_the_official_data
+
     scope = claim.get("scope", {})
     exp = config["experiments"][experiment]
     variant = exp["variants"].get(claim["variant"], {})
@@ -147,6 +155,10 @@ def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
         if not set(lineage) & set(scope["data"]):
             reasons.append(f"the figure is on {' or '.join(scope['data'])}; this run's data is "
                            f"{dataset} ({' from '.join(lineage)})")
+        for name, spec in lineage_specs(config, dataset):
+            why = not_the_official_data(spec["source"], spec) if spec["source"] in scope["data"] else ""
+            if why:
+                reasons.append(f"datasets.{name} is not recognised as the official {spec['source']} data ({why})")
     for section in ("training", "model"):
         for key, want in scope.get(section, {}).items():
             have = exp.get(section, {}).get(key)

@@ -147,6 +147,22 @@ def remote_files(source: str, spec: dict) -> dict[str, tuple[str, str | None]]:
     return {name: (mirror + name, checksums[name]) for name in upstream["files"]}
 
 
+def not_the_official_data(source: str, spec: dict) -> str:
+    """Why a dataset spec's data may not be the source's official data ("" when it is), judged by the archive's
+    checksum and never by the source's name or format: every file of a downloadable source is verified against the
+    checksums in effect before it is read (downloaded or a local copy alike), so the data is the official one
+    exactly when those are the upstream md5s (a ``mirror:`` alone changes nothing). NUS-WIDE has no official
+    archive: a copy downloaded from a ``url:`` cannot be recognised; a ``path:`` folder is taken on the config's
+    word (what the source did), and other sources are not downloads at all."""
+    if source in REMOTE:
+        changed = [f"{name} has md5 {md5}, not the upstream {REMOTE[source]['files'][name]}"
+                   for name, (_, md5) in remote_files(source, spec).items() if md5 != REMOTE[source]["files"][name]]
+        return "; ".join(changed)
+    if source in ("nuswide", "nuswide_asl") and spec.get("url"):
+        return f"NUS-WIDE has no official archive to recognise, and this copy comes from {spec['url']}"
+    return ""
+
+
 # --------------------------------------------------------------------------------------------- CIFAR-10
 CIFAR_BATCHES = [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]
 
