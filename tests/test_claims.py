@@ -214,6 +214,11 @@ def test_csv_table_summary_and_sentence_read_one_verdict(tmp_path, bce, cce, ver
     summary_row = page.rows["verdict-summary"][1]
     table_row = page.rows["claims-table"][1]
     assert summary_row[3] == verdict and table_row[11] == verdict
+    # one claim is a family of one: Holm leaves its p and verdict as they were
+    assert csv["family_size"].tolist() == [1] and csv["verdict_adjusted"].tolist() == [verdict]
+    assert csv["p_adjusted"].iloc[0] == pytest.approx(min(csv["p_holds"].iloc[0], csv["p_fails"].iloc[0]))
+    assert table_row[13] == "one-sided paired t-test" and table_row[15].strip() == verdict
+    assert json.loads(csv["values_a"].iloc[0]) == bce and json.loads(csv["values_b"].iloc[0]) == cce
     sentence = page.text["claim-bce_beats_cce_exact_match"]
     assert f"— {verdict}:" in sentence and sentence.strip().startswith(verdict)
     assert csv["sentence"].iloc[0] in " ".join(sentence.split())
@@ -281,3 +286,72 @@ def test_side_b_inherits_the_split_of_side_a_after_the_schema_fills_its_defaults
     assert b == {"variant": "mask_odd", "metric": "acc_odd", "split": "train"}
     a, b = resolve_sides(_claim(cfg, "tagging", "macro_below_micro"))
     assert a["split"] == b["split"] == "test"
+
+
+# ------------------------------------------------------------------------------------ pairing, p-values, Holm
+def test_arms_on_different_datasets_are_compared_by_welch_and_runs_on_one_dataset_are_paired():
+    """fourth_class_drop compares 4-class runs with 3-class runs: nothing pairs seed s with seed s, so Welch's
+    test decides it (scipy's ttest_ind, unequal variances); an effect within one dataset stays paired."""
+    from scipy import stats as sps
+
+    four, three = [0.60, 0.70, 0.55], [0.92, 0.85, 0.95]
+    obs = _observations({("pc_sigmoid_4class", "accuracy", "test"): four, ("pc_sigmoid", "accuracy", "test"): three})
+    (v,) = evaluate_claims("complementary", _only(DEFAULT, "complementary", "fourth_class_drop"), obs)
+    welch = sps.ttest_ind(four, three, equal_var=False)
+    ci = welch.confidence_interval(0.90)
+    assert v.ci_low == pytest.approx(ci.low) and v.ci_high == pytest.approx(ci.high)
+    assert v.ours == pytest.approx(np.mean(four) - np.mean(three))
+    assert v.p_holds == pytest.approx(sps.ttest_ind(four, three, equal_var=False, alternative="less").pvalue)
+    assert v.test.startswith("one-sided Welch t-test (unpaired: shapes_objects4 vs shapes_objects3, ")
+    assert f"{welch.df:.1f} df" in v.test and v.verdict == stats.HOLDS
+    record = v.record()
+    assert json.loads(record["values_a"]) == four and json.loads(record["values_b"]) == three
+    paired = _observations({("bce", "exact_match", "test"): [0.5, 0.6, 0.7],
+                            ("cce", "exact_match", "test"): [0.4, 0.5, 0.7]})
+    (p,) = evaluate_claims("mosaic", _only(DEFAULT, "mosaic", "bce_beats_cce_exact_match"), paired)
+    assert p.test == "one-sided paired t-test"
+    assert p.p_holds == pytest.approx(sps.ttest_rel([0.5, 0.6, 0.7], [0.4, 0.5, 0.7], alternative="greater").pvalue)
+
+
+@pytest.mark.parametrize("kind", ["greater", "smaller", "within"])
+def test_p_values_agree_with_the_verdict_read_off_the_interval(kind):
+    """p_holds < 5 % exactly when the 90 % interval lies in the region, p_fails < 5 % exactly when it lies outside
+    (statsmodels' TOST gives the same p for `within`)."""
+    from statsmodels.stats.weightstats import ttost_paired
+
+    rng = np.random.default_rng(0)
+    region = {"greater": stats.Region.greater(0.02), "smaller": stats.Region.smaller(-0.02),
+              "within": stats.Region.within(-0.05, 0.05)}[kind]
+    for _ in range(300):
+        v = rng.normal(rng.normal(0, 0.06), rng.uniform(0.005, 0.08), size=rng.integers(3, 8))
+        est = stats.verdict_interval(v)
+        verdict = stats.decide(est.low, est.high, region)
+        p_holds, p_fails = stats.p_values(v, region)
+        assert (p_holds < stats.ALPHA) == (verdict == stats.HOLDS)
+        assert (p_fails < stats.ALPHA) == (verdict == stats.FAILS)
+        if kind == "within":
+            assert p_holds == pytest.approx(ttost_paired(v, np.zeros_like(v), -0.05, 0.05)[0])
+
+
+def test_holm_over_the_runs_effect_and_speed_claims_with_the_adjusted_verdict_in_the_sentence():
+    from statsmodels.stats.multitest import multipletests
+
+    from labelbench.claims import adjust_for_multiplicity
+
+    rows = [  # (kind, verdict, p_holds, p_fails)
+        ("effect", stats.HOLDS, 0.004, 0.996), ("effect", stats.HOLDS, 0.03, 0.97),
+        ("effect", stats.FAILS, 0.99, 0.01), ("speed", stats.INCONCLUSIVE, 0.2, 0.8),
+        ("value", stats.HOLDS, 0.02, 0.98), ("effect", stats.OUT_OF_SCOPE, math.nan, math.nan),
+    ]
+    table = pd.DataFrame([{**{c: "" for c in COLUMNS}, "claim_id": f"c{i}", "kind": k, "verdict": v,
+                           "p_holds": ph, "p_fails": pf, "sentence": f"claim {i} — {v}."}
+                          for i, (k, v, ph, pf) in enumerate(rows)])
+    out = adjust_for_multiplicity(table)
+    expected = multipletests([0.004, 0.03, 0.01, 0.2], method="holm")[1]
+    np.testing.assert_allclose(out["p_adjusted"][:4], expected)
+    assert out["family_size"].tolist()[:4] == [4] * 4 and out["family_size"][4:].isna().all()
+    assert out["verdict_adjusted"].tolist() == [stats.HOLDS, stats.INCONCLUSIVE, stats.FAILS, stats.INCONCLUSIVE,
+                                                stats.HOLDS, stats.OUT_OF_SCOPE]
+    assert out["sentence"][1] == ("claim 1 — holds. After Holm's adjustment over the run's 4 effect and speed "
+                                  "claims (adjusted p = 0.0600): inconclusive.")
+    assert out["sentence"][0] == "claim 0 — holds."  # unchanged by the adjustment: nothing added

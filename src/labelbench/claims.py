@@ -29,7 +29,14 @@ from labelbench import stats
 from labelbench.metrics import metric_bounds
 
 COLUMNS = ["claim_id", "experiment", "kind", "claim", "source", "source_value", "ours", "ci_low", "ci_high",
-           "n_seeds", "verdict", "seeds_needed", "rule", "quantity", "region", "detail", "sentence"]
+           "n_seeds", "verdict", "seeds_needed", "rule", "quantity", "region", "detail", "sentence",
+           "test", "p_holds", "p_fails", "family_size", "p_adjusted", "verdict_adjusted", "values_a", "values_b",
+           "margin_reason"]
+#: the text columns of :data:`COLUMNS` (empty, never NaN, when read back)
+TEXT_COLUMNS = ("claim", "source", "rule", "quantity", "region", "detail", "sentence", "test", "verdict_adjusted",
+                "values_a", "values_b", "margin_reason")
+#: the claims adjusted together for multiplicity (the others are exact recomputations or judged on their own)
+FAMILY_KINDS = ("effect", "speed")
 KINDS = ("effect", "value", "exact", "speed")
 INTERVAL = f"{100 * (1 - 2 * stats.ALPHA):.0f} %"
 
@@ -56,6 +63,12 @@ class Verdict:
     detail: str = ""
     explanation: str = ""
     extra: dict = field(default_factory=dict)
+    test: str = ""
+    p_holds: float = math.nan
+    p_fails: float = math.nan
+    values_a: list = field(default_factory=list)
+    values_b: list = field(default_factory=list)
+    margin_reason: str = ""
 
     @property
     def sentence(self) -> str:
@@ -82,10 +95,15 @@ class Verdict:
         return head
 
     def record(self) -> dict:
+        """The row of ``claims.csv``: per-seed values as JSON lists; the multiplicity columns are filled where the
+        whole run's claims meet (:func:`adjust_for_multiplicity`, in the report job)."""
         row = asdict(self)
         row.pop("explanation")
         row.pop("extra")
         row["sentence"] = self.sentence
+        for key in ("values_a", "values_b"):
+            row[key] = json.dumps([round(float(x), 10) for x in row[key]]) if row[key] else ""
+        row.update(family_size=math.nan, p_adjusted=math.nan, verdict_adjusted="")
         return {c: row[c] for c in COLUMNS}
 
 
@@ -174,40 +192,56 @@ def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
 # --------------------------------------------------------------------------------------------- deciding
 
 
-def _effect(claim: dict, experiment: str, observations: pd.DataFrame) -> Verdict:
+def _arm_dataset(config: dict | None, experiment: str, side: dict) -> str | None:
+    if config is None:
+        return None
+    spec = config["experiments"][experiment]
+    return spec["variants"].get(side["variant"], {}).get("dataset") or spec.get("dataset")
+
+
+def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: dict | None = None) -> Verdict:
+    """An effect: paired by seed where both arms are runs on one dataset (seed s of each arm shares its data split
+    and initial draws), by Welch's test where they are not (different datasets: nothing pairs seed s with seed s)."""
     a, b = resolve_sides(claim)
     va, vb = per_seed(observations, a), per_seed(observations, b)
-    paired = pd.concat([va.rename("a"), vb.rename("b")], axis=1).dropna()
-    diffs = (paired["a"] - paired["b"]).to_numpy()
     lo_a, hi_a = metric_bounds(a["metric"])
     lo_b, hi_b = metric_bounds(b["metric"])
-    est = stats.verdict_interval(diffs, bounds=(lo_a - hi_b, hi_a - lo_b))
+    bounds = (lo_a - hi_b, hi_a - lo_b)
     margin = float(claim.get("margin", 0.0))
     direction = claim["direction"]
     region = {"greater": stats.Region.greater(margin), "smaller": stats.Region.smaller(-margin if margin else 0.0),
               "equal": stats.Region.within(-margin, margin)}[direction]
+    paired = _arm_dataset(config, experiment, a) == _arm_dataset(config, experiment, b)
+    if paired:
+        both = pd.concat([va.rename("a"), vb.rename("b")], axis=1).dropna()
+        diffs = (both["a"] - both["b"]).to_numpy()
+        est = stats.verdict_interval(diffs, bounds=bounds)
+        p_holds, p_fails = stats.p_values(diffs, region)
+        arms = (both["a"].to_numpy(), both["b"].to_numpy())
+        test = "TOST (two one-sided paired t-tests)" if direction == "equal" else "one-sided paired t-test"
+        basis = "per-seed difference"
+    else:
+        arms = (va.dropna().to_numpy(), vb.dropna().to_numpy())
+        est, dof = stats.welch_interval(*arms, bounds=bounds)
+        p_holds, p_fails = stats.welch_p_values(*arms, region)
+        diffs = np.array([])
+        test = ("TOST with Welch's t-tests" if direction == "equal" else "one-sided Welch t-test") + (
+            f" (unpaired: {_arm_dataset(config, experiment, a)} vs {_arm_dataset(config, experiment, b)}, "
+            f"{dof:.1f} df)" if math.isfinite(dof) else " (unpaired arms on different datasets)")
+        basis = "difference of the arms' means"
     verdict = stats.decide(est.low, est.high, region) if est.n else stats.INCONCLUSIVE
     quantity = f"{side_label(a)} − {side_label(b)}"
-    test = "TOST (two one-sided paired t-tests)" if direction == "equal" else "one-sided paired t-test"
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="effect", claim=claim["claim"], source=claim["source"],
         source_value=float(claim.get("source_value", math.nan)), ours=est.mean, ci_low=est.low, ci_high=est.high,
         n_seeds=est.n, verdict=verdict,
-        seeds_needed=stats.seeds_needed(est, region) if verdict == stats.INCONCLUSIVE else math.nan,
-        rule=f"{test} at 5 %: the {INTERVAL} interval of the per-seed difference {region.describe()}",
+        seeds_needed=(stats.seeds_needed(est, region, independent=not paired)
+                      if verdict == stats.INCONCLUSIVE else math.nan),
+        rule=f"{test} at 5 %: the {INTERVAL} interval of the {basis} {region.describe()}",
         quantity=quantity, region=region.describe(_num),
         detail="" if est.n else "No seed has both sides.", explanation=claim.get("explanation", ""),
-        extra={"a": a, "b": b, "differences": diffs.tolist()})
-
-
-def paired_comparison(experiment: str, observations: pd.DataFrame, a: str, b: str, metric: str,
-                      split: str = "test", direction: str = "greater", margin: float = 0.0) -> Verdict:
-    """Variant ``a`` against variant ``b`` on ``metric``, decided by the one rule of effect claims (paired by seed):
-    for the tables that compare methods without a source's claim behind each pair."""
-    claim = {"id": f"{a}_vs_{b}", "claim": f"{a} {direction} than {b} on {metric}", "source": "labelbench",
-             "a": {"variant": a, "metric": metric, "split": split}, "b": {"variant": b}, "direction": direction,
-             "margin": margin}
-    return _effect(claim, experiment, observations)
+        extra={"a": a, "b": b, "differences": diffs.tolist()}, test=test, p_holds=p_holds, p_fails=p_fails,
+        values_a=list(arms[0]), values_b=list(arms[1]), margin_reason=claim.get("margin_reason", ""))
 
 
 def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dict) -> Verdict:
@@ -223,6 +257,7 @@ def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dic
         verdict = stats.decide(est.low, est.high, region) if est.n else stats.INCONCLUSIVE
         detail = "" if est.n else "No seed has this value."
         need = stats.seeds_needed(est, region) if verdict == stats.INCONCLUSIVE else math.nan
+    p_holds, p_fails = stats.p_values(values, region) if not why_not else (math.nan, math.nan)
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="value", claim=claim["claim"], source=claim["source"],
         source_value=target, ours=est.mean, ci_low=est.low, ci_high=est.high, n_seeds=est.n, verdict=verdict,
@@ -230,7 +265,8 @@ def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dic
         rule=f"equivalence (TOST, one-sample t at 5 %): the {INTERVAL} interval of the mean within ±{tol:g} of the "
              "source's value, judged only on the source's data and settings",
         quantity=side_label(side), region=region.describe(_num), detail=detail,
-        explanation=claim.get("explanation", ""))
+        explanation=claim.get("explanation", ""), test="TOST (two one-sided one-sample t-tests)",
+        p_holds=p_holds, p_fails=p_fails, values_a=list(values), margin_reason=claim.get("tolerance_reason", ""))
 
 
 def _exact(claim: dict, experiment: str, examples: dict) -> Verdict:
@@ -247,7 +283,8 @@ def _exact(claim: dict, experiment: str, examples: dict) -> Verdict:
         seeds_needed=math.nan,
         rule=f"recomputed by our loss code on the source's worked example; |ours − source| ≤ {tol:g}",
         quantity=claim.get("quantity", claim["compute"]), region=region.describe(_exact_num),
-        detail=detail, explanation=claim.get("explanation", ""))
+        detail=detail, explanation=claim.get("explanation", ""), test="exact recomputation",
+        margin_reason=claim.get("tolerance_reason", ""))
 
 
 def _speed(claim: dict, experiment: str, timings: dict | None) -> Verdict:
@@ -258,6 +295,7 @@ def _speed(claim: dict, experiment: str, timings: dict | None) -> Verdict:
     log_est = stats.verdict_interval(log_ratios)
     region_log = stats.Region.greater(math.log(bound))
     verdict = stats.decide(log_est.low, log_est.high, region_log) if log_est.n else stats.INCONCLUSIVE
+    p_holds, p_fails = stats.p_values(log_ratios, region_log)
     device = (timings or {}).get("device", "?")
     detail = (f"Measured on {device}, batch {timings.get('batch')}, {timings.get('steps')} steps a round."
               if timings else "No timings.")
@@ -269,7 +307,9 @@ def _speed(claim: dict, experiment: str, timings: dict | None) -> Verdict:
         rule=f"one-sided t-test at 5 % on the per-round log step-time ratio (rounds alternate the order): the "
              f"{INTERVAL} interval of the ratio > {bound:g}",
         quantity=f"step time {claim['slower']} / {claim['faster']}", region=f"> {bound:g}", detail=detail,
-        explanation=claim.get("explanation", ""))
+        explanation=claim.get("explanation", ""), test="one-sided one-sample t-test on log ratios",
+        p_holds=p_holds, p_fails=p_fails, values_a=list(slow), values_b=list(fast),
+        margin_reason=claim.get("bound_reason", ""))
 
 
 def evaluate_claims(experiment: str, config: dict, observations: pd.DataFrame, examples: dict | None = None,
@@ -280,7 +320,7 @@ def evaluate_claims(experiment: str, config: dict, observations: pd.DataFrame, e
     for claim in config["experiments"][experiment].get("claims", []):
         kind = claim["kind"]
         if kind == "effect":
-            out.append(_effect(claim, experiment, observations))
+            out.append(_effect(claim, experiment, observations, config))
         elif kind == "value":
             out.append(_value(claim, experiment, observations, config))
         elif kind == "exact":
@@ -318,6 +358,35 @@ def read_claims(paths: list[str | Path]) -> pd.DataFrame:
     """The claims tables of several experiments, in one frame with :data:`COLUMNS`."""
     frames = [pd.read_csv(p) for p in paths]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    for col in ("claim", "source", "rule", "quantity", "region", "detail", "sentence"):
+    for col in TEXT_COLUMNS:
         table[col] = table[col].astype(object).fillna("")
     return table[COLUMNS]
+
+
+def adjust_for_multiplicity(table: pd.DataFrame) -> pd.DataFrame:
+    """The whole run's claims table with Holm's adjustment (:func:`labelbench.stats.holm`) over its decidable
+    effect and speed claims: each claim's p is that of the direction its data lean to (the smaller of ``p_holds``
+    and ``p_fails``), ``verdict_adjusted`` is that direction where the adjusted p stays under 5 % and
+    *inconclusive* otherwise; ``family_size`` counts the family. Value and exact claims keep their verdict (judged
+    against a source's figure one by one). A verdict the adjustment changes says so in its sentence."""
+    out = table.copy()
+    family = out["kind"].isin(FAMILY_KINDS) & (out["verdict"] != stats.OUT_OF_SCOPE)
+    p_holds = out["p_holds"].astype(float)
+    p_fails = out["p_fails"].astype(float)
+    lean_holds = p_holds <= p_fails
+    p = np.where(lean_holds, p_holds, p_fails)
+    p = np.where(family, p, np.nan)
+    adjusted = stats.holm(p)
+    size = int((family & ~np.isnan(p)).sum())
+    out["family_size"] = np.where(family, size, np.nan)
+    out["p_adjusted"] = adjusted
+    decided = np.where(lean_holds, stats.HOLDS, stats.FAILS)
+    out["verdict_adjusted"] = np.where(~family, out["verdict"],
+                                       np.where(adjusted < stats.ALPHA, decided, stats.INCONCLUSIVE))
+    changed = family & (out["verdict_adjusted"] != out["verdict"])
+    out.loc[changed, "sentence"] = [
+        f"{sentence} After Holm's adjustment over the run's {size} effect and speed claims (adjusted p = "
+        f"{_num(p_adj)}): {after}."
+        for sentence, p_adj, after in zip(out.loc[changed, "sentence"], out.loc[changed, "p_adjusted"],
+                                          out.loc[changed, "verdict_adjusted"], strict=True)]
+    return out

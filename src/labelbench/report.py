@@ -24,7 +24,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from labelbench import stats
-from labelbench.claims import INTERVAL, read_claims
+from labelbench.claims import INTERVAL, adjust_for_multiplicity, read_claims
 from labelbench.experiments import get_experiment
 
 PACKAGES = ["labelbench", "snakemake", "tensorflow", "keras", "jax", "torch", "torchvision", "numpy", "pandas",
@@ -149,6 +149,8 @@ def claim_rows(claims: pd.DataFrame, config: dict) -> list[dict]:
                      "n_text": "" if pd.isna(r["n_seeds"]) else str(int(r["n_seeds"])),
                      "needed_text": "" if pd.isna(need) else ("> 1000" if need == float("inf") else str(int(need))),
                      "badge": VERDICT_CLASSES.get(r["verdict"], "inconclusive"),
+                     "badge_adjusted": VERDICT_CLASSES.get(r.get("verdict_adjusted"), "inconclusive"),
+                     "p_adjusted_text": "" if pd.isna(r.get("p_adjusted", float("nan"))) else _fmt(r["p_adjusted"], 3),
                      "explanation": explanations.get(r["claim_id"], "")})
     return rows
 
@@ -176,7 +178,7 @@ def build_report(config: dict, facts: dict, experiments: dict[str, dict], datase
     maps a caption to each dataset figure."""
     from labelbench.io import atomic_path, write_table
 
-    table = read_claims([files["claims"] for files in experiments.values()])
+    table = adjust_for_multiplicity(read_claims([files["claims"] for files in experiments.values()]))
     write_table(table, out_claims)
     rows = claim_rows(table, config)
     sections = []
@@ -206,6 +208,7 @@ def build_report(config: dict, facts: dict, experiments: dict[str, dict], datase
     env = Environment(loader=PackageLoader("labelbench", "templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("report.html.j2").render(
         facts=facts, claims=rows, counts=counts, rules=DECISION_RULES, interval=INTERVAL, sections=sections,
+        family_size=int(table["family_size"].max()) if table["family_size"].notna().any() else 0,
         data_figures=[{"name": name, "src": embed_png(path)} for name, path in dataset_figures.items()],
     )
     Path(out_html).parent.mkdir(parents=True, exist_ok=True)

@@ -129,12 +129,14 @@ def decide(low: float, high: float, region: Region) -> str:
     return FAILS if low > region.high or high < region.low else INCONCLUSIVE
 
 
-def seeds_needed(estimate: Interval, region: Region, alpha: float = ALPHA, power: float = POWER) -> float:
+def seeds_needed(estimate: Interval, region: Region, alpha: float = ALPHA, power: float = POWER,
+                 independent: bool = False) -> float:
     """Seeds (paired runs) at which a one-sided t-test at ``alpha`` would reach ``power`` for the observed
     distance between the mean and the region's nearest boundary, given the observed spread (statsmodels'
-    ``TTestPower``). NaN with fewer than two values (no spread to go on); ``inf`` when the mean sits on a
+    ``TTestPower``; ``independent``: seeds per arm of two unpaired arms, ``TTestIndPower``, ``sd`` being the arms'
+    root-mean-square sd). NaN with fewer than two values (no spread to go on); ``inf`` when the mean sits on a
     boundary or the answer exceeds :data:`MAX_SEEDS`."""
-    from statsmodels.stats.power import TTestPower
+    from statsmodels.stats.power import TTestIndPower, TTestPower
 
     if estimate.n < 2 or math.isnan(estimate.sd):
         return math.nan
@@ -147,7 +149,8 @@ def seeds_needed(estimate: Interval, region: Region, alpha: float = ALPHA, power
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            n = TTestPower().solve_power(effect_size=effect, alpha=alpha, power=power, alternative="larger")
+            solver = TTestIndPower() if independent else TTestPower()
+            n = solver.solve_power(effect_size=effect, alpha=alpha, power=power, alternative="larger")
     except (ValueError, RuntimeError):  # no finite solution below statsmodels' search limit
         return math.inf
     n = float(np.ravel(n)[0])
@@ -159,3 +162,97 @@ def seeds_needed(estimate: Interval, region: Region, alpha: float = ALPHA, power
 def verdict_interval(values, bounds: tuple[float, float] = (-math.inf, math.inf)) -> Interval:
     """The interval a verdict reads: two-sided at 1 - 2·:data:`ALPHA` (90 %), i.e. two one-sided 5 % tests."""
     return mean_interval(values, confidence=1 - 2 * ALPHA, bounds=bounds)
+
+
+def _one_sided_p(values: np.ndarray, bound: float, alternative: str) -> float:
+    """p of the one-sample t-test of ``values`` against ``bound`` (scipy); identical values give 0 or 1 (the t
+    statistic is infinite or undefined there)."""
+    from scipy import stats
+
+    if len(values) < 2:
+        return math.nan
+    if np.ptp(values) == 0:
+        beyond = values[0] > bound if alternative == "greater" else values[0] < bound
+        return 0.0 if beyond else 1.0
+    return float(stats.ttest_1samp(values, bound, alternative=alternative).pvalue)
+
+
+def p_values(values, region: Region) -> tuple[float, float]:
+    """(p that the claim holds, p that it does not) for per-seed ``values`` (paired differences, values or log
+    ratios) against ``region``: the one-sided t-tests whose 5 % rejections :func:`decide` reads off the 90 %
+    interval, so ``p_holds < ALPHA`` exactly when the verdict is *holds* (up to the metric-range clipping, which
+    only removes impossible values). For ``within`` (TOST) p_holds is the larger of the two one-sided p's, and
+    p_fails the smaller of the two that put the mean outside."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if region.kind == "greater":
+        return _one_sided_p(v, region.bound, "greater"), _one_sided_p(v, region.bound, "less")
+    if region.kind == "smaller":
+        return _one_sided_p(v, region.bound, "less"), _one_sided_p(v, region.bound, "greater")
+    holds = max(_one_sided_p(v, region.low, "greater"), _one_sided_p(v, region.high, "less"))
+    fails = min(_one_sided_p(v, region.low, "less"), _one_sided_p(v, region.high, "greater"))
+    return holds, fails
+
+
+def welch_interval(a, b, bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[Interval, float]:
+    """The verdict interval (90 %) of mean(``a``) − mean(``b``) for two arms with no pairing basis (runs on
+    different datasets), by Welch's t-test (scipy's ``ttest_ind(equal_var=False)``), and its Welch–Satterthwaite
+    degrees of freedom. ``n`` is the smaller arm; ``sd`` the arms' root-mean-square sd (the effect-size scale)."""
+    from scipy import stats
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    n = min(len(a), len(b))
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, math.nan), math.nan
+    mean = float(a.mean() - b.mean())
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, 1, math.nan), math.nan
+    va, vb = a.var(ddof=1), b.var(ddof=1)
+    sd = float(math.sqrt((va + vb) / 2))
+    if va + vb == 0:
+        return Interval(mean, mean, mean, n, 0.0), math.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(a, b, equal_var=False)
+        ci = result.confidence_interval(1 - 2 * ALPHA)
+    lo, hi = bounds
+    low, high = float(ci.low), float(ci.high)
+    return Interval(mean, min(max(low, lo), hi), max(min(high, hi), lo), n, sd), float(result.df)
+
+
+def welch_p_values(a, b, region: Region) -> tuple[float, float]:
+    """:func:`p_values` for the difference of two unpaired arms (Welch's one-sided tests, scipy)."""
+    from scipy import stats
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if min(len(a), len(b)) < 2 or a.var(ddof=1) + b.var(ddof=1) == 0:
+        return p_values(np.atleast_1d(a.mean() - b.mean()) if len(a) and len(b) else [], region)
+
+    def one(bound: float, alternative: str) -> float:
+        return float(stats.ttest_ind(a - bound, b, equal_var=False, alternative=alternative).pvalue)
+
+    if region.kind == "greater":
+        return one(region.bound, "greater"), one(region.bound, "less")
+    if region.kind == "smaller":
+        return one(region.bound, "less"), one(region.bound, "greater")
+    return (max(one(region.low, "greater"), one(region.high, "less")),
+            min(one(region.low, "less"), one(region.high, "greater")))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of ``p_values`` (statsmodels' ``multipletests``; NaN stays NaN and does not
+    count towards the family). Holm rather than Benjamini–Hochberg: each verdict is read and acted on alone, so
+    the report bounds the chance that *any* of its decided claims is wrong (family-wise), and with a family of
+    ~20 claims Holm gives up little power against BH's false-discovery rate."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full_like(p, np.nan)
+    known = ~np.isnan(p)
+    if known.any():
+        out[known] = multipletests(p[known], alpha=ALPHA, method="holm")[1]
+    return out
