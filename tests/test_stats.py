@@ -88,3 +88,49 @@ def test_seeds_needed_without_spread_or_on_the_boundary():
     assert math.isnan(S.seeds_needed(S.verdict_interval([0.3]), S.Region.greater(0.0)))
     on_boundary = S.verdict_interval([-0.1, 0.1, -0.05, 0.05])
     assert S.seeds_needed(on_boundary, S.Region.greater(0.0)) == math.inf
+
+
+@pytest.mark.parametrize("region, truth, sd, independent", [
+    (S.Region.greater(0.0), 0.6, 1.0, False),          # a paired "greater" claim, effect 0.6 sd
+    (S.Region.smaller(0.0), -0.3, 0.25, True),         # arms on different datasets (Welch), per arm
+    (S.Region.within(-0.05, 0.05), 0.0, 0.04, False),  # "close to": TOST, both bounds
+    (S.Region.within(-0.05, 0.05), 0.01, 0.06, False),
+])
+def test_the_planned_seed_count_gives_the_stated_power_under_a_known_truth(region, truth, sd, independent):
+    """Simulated from the truth (not from observed values): at the recommended n, the share of runs whose verdict
+    is decided the right way is within 5 points of the power stated for that n."""
+    n = int(S.seeds_for_effect(truth, sd, region, independent=independent))
+    if region.kind == "within":
+        stated = S.tost_power(n, truth, sd, region.low, region.high, independent=independent)
+    else:
+        from statsmodels.stats.power import TTestIndPower, TTestPower
+
+        solver = TTestIndPower() if independent else TTestPower()
+        nobs = {"nobs1": n} if independent else {"nobs": n}
+        stated = solver.power(effect_size=abs(truth - region.bound) / sd, alpha=S.ALPHA, alternative="larger", **nobs)
+    assert stated >= S.POWER
+    rng = np.random.default_rng(7)
+    holds = 0
+    reps = 2000
+    for _ in range(reps):
+        if independent:
+            est, _ = S.welch_interval(rng.normal(truth, sd, n), rng.normal(0.0, sd, n))
+        else:
+            est = S.verdict_interval(rng.normal(truth, sd, n))
+        holds += S.decide(est.low, est.high, region) == S.HOLDS
+    assert abs(holds / reps - stated) < 0.05, (n, holds / reps, stated)
+
+
+def test_a_claim_plans_its_seeds_from_its_declared_effect_and_an_upper_bound_of_the_sd():
+    """The observed difference of a 3-seed pilot is noise (post-hoc power recommends anything from a handful to
+    thousands); the plan uses the source's own effect and the 80 % upper confidence bound of the sd."""
+    from labelbench.claims import planned_seeds
+
+    est = S.verdict_interval([0.29, -0.06, 0.0])  # the mosaic pilot's paired differences
+    region = S.Region.greater(0.0)
+    need, plan = planned_seeds(est, region, declared=0.1025)
+    upper = est.sd * np.sqrt(2 / sp.chi2.ppf(0.2, 2))
+    assert need == S.seeds_for_effect(0.1025, upper, region)
+    assert plan.startswith("Seeds needed planned for a true 0.102 with sd ")
+    post_hoc, why = planned_seeds(est, region, declared=None)
+    assert post_hoc == S.seeds_needed(est, region) and "declares no effect" in why

@@ -192,6 +192,31 @@ def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
 # --------------------------------------------------------------------------------------------- deciding
 
 
+def planned_seeds(est: stats.Interval, region: stats.Region, declared: float | None,
+                  independent: bool = False) -> tuple[float, str]:
+    """Seeds an undecided claim needs, and how they were planned: from the ``declared`` true effect (a claim's
+    ``effect``, else the source's own value, else no difference for an equivalence) with the 80 % upper confidence
+    bound of the observed sd (:func:`labelbench.stats.sd_upper`), or — a claim that declares nothing — from the
+    observed difference itself (post hoc, said so in the detail)."""
+    if est.n < 2 or math.isnan(est.sd):
+        return math.nan, ""
+    if declared is None:
+        return (stats.seeds_needed(est, region, independent=independent),
+                "Seeds needed planned from the observed difference (the claim declares no effect).")
+    sd = stats.sd_upper(est.sd, est.n)
+    need = stats.seeds_for_effect(declared, sd, region, independent=independent)
+    return need, (f"Seeds needed planned for a true {_num(declared)} with sd {_num(sd)} (the 80 % upper bound of "
+                  f"the observed {_num(est.sd)}).")
+
+
+def _declared_effect(claim: dict, direction: str) -> float | None:
+    if "effect" in claim:
+        return float(claim["effect"])
+    if direction == "equal":
+        return 0.0
+    return float(claim["source_value"]) if claim.get("source_value") is not None else None
+
+
 def _arm_dataset(config: dict | None, experiment: str, side: dict) -> str | None:
     if config is None:
         return None
@@ -231,15 +256,16 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
         basis = "difference of the arms' means"
     verdict = stats.decide(est.low, est.high, region) if est.n else stats.INCONCLUSIVE
     quantity = f"{side_label(a)} − {side_label(b)}"
+    need, plan = (planned_seeds(est, region, _declared_effect(claim, direction), independent=not paired)
+                  if verdict == stats.INCONCLUSIVE else (math.nan, ""))
+    detail = "" if est.n else "No seed has both sides."
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="effect", claim=claim["claim"], source=claim["source"],
         source_value=float(claim.get("source_value", math.nan)), ours=est.mean, ci_low=est.low, ci_high=est.high,
-        n_seeds=est.n, verdict=verdict,
-        seeds_needed=(stats.seeds_needed(est, region, independent=not paired)
-                      if verdict == stats.INCONCLUSIVE else math.nan),
+        n_seeds=est.n, verdict=verdict, seeds_needed=need,
         rule=f"{test} at 5 %: the {INTERVAL} interval of the {basis} {region.describe()}",
         quantity=quantity, region=region.describe(_num),
-        detail="" if est.n else "No seed has both sides.", explanation=claim.get("explanation", ""),
+        detail=" ".join(x for x in (detail, plan) if x), explanation=claim.get("explanation", ""),
         extra={"a": a, "b": b, "differences": diffs.tolist()}, test=test, p_holds=p_holds, p_fails=p_fails,
         values_a=list(arms[0]), values_b=list(arms[1]), margin_reason=claim.get("margin_reason", ""))
 

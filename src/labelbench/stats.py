@@ -256,3 +256,71 @@ def holm(p_values) -> np.ndarray:
     if known.any():
         out[known] = multipletests(p[known], alpha=ALPHA, method="holm")[1]
     return out
+
+
+#: the one-sided confidence of the upper bound on the sd that sample sizes are planned with (Browne 1995's 80 %
+#: upper confidence limit of a pilot's sd: a pilot of 3 seeds underestimates the sd about half the time)
+SD_UPPER_CONFIDENCE = 0.8
+
+
+def sd_upper(sd: float, n: int, confidence: float = SD_UPPER_CONFIDENCE) -> float:
+    """The one-sided upper confidence bound of a normal sd estimated from ``n`` values (chi-square, scipy)."""
+    from scipy import stats
+
+    if n < 2 or not math.isfinite(sd):
+        return math.nan
+    return float(sd * math.sqrt((n - 1) / stats.chi2.ppf(1 - confidence, n - 1)))
+
+
+def tost_power(n: int, truth: float, sd: float, low: float, high: float, alpha: float = ALPHA,
+               independent: bool = False) -> float:
+    """Power of TOST (two one-sided t-tests at ``alpha``) to show [``low``, ``high``] with ``n`` seeds (paired; per
+    arm when ``independent``) when the true difference is ``truth`` and the sd ``sd``: the sum of the two one-sided
+    tests' powers less one, each from scipy's noncentral t (the usual approximation, Phillips 1990; exact when
+    either test's power is near 1). statsmodels has power for one t-test but not for TOST."""
+    from scipy import stats
+
+    df = 2 * n - 2 if independent else n - 1
+    if df < 1 or sd <= 0:
+        return math.nan
+    se = sd * math.sqrt(2 / n) if independent else sd / math.sqrt(n)
+    crit = stats.t.ppf(1 - alpha, df)
+    lower = stats.nct.sf(crit, df, (truth - low) / se)
+    upper = stats.nct.sf(crit, df, (high - truth) / se)
+    return float(max(0.0, lower + upper - 1))
+
+
+def seeds_for_effect(effect: float, sd: float, region: Region, alpha: float = ALPHA, power: float = POWER,
+                     independent: bool = False) -> float:
+    """Seeds (paired runs, or per arm when ``independent``) at which a verdict reaches ``power`` when the true
+    quantity is the declared ``effect`` and the sd is ``sd``: one-sided t-test power (statsmodels' ``TTestPower``
+    / ``TTestIndPower``) for ``greater``/``smaller``, :func:`tost_power` for ``within`` (both bounds). ``inf``
+    when the declared effect is not inside the claimed region (no n shows it) or the answer exceeds
+    :data:`MAX_SEEDS`."""
+    from statsmodels.stats.power import TTestIndPower, TTestPower
+
+    if not (math.isfinite(sd) and math.isfinite(effect)):
+        return math.nan
+    if region.kind in ("greater", "smaller"):
+        distance = effect - region.bound if region.kind == "greater" else region.bound - effect
+        if distance <= 0:
+            return math.inf
+        if sd == 0:
+            return 2.0
+        solver = TTestIndPower() if independent else TTestPower()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                n = float(np.ravel(solver.solve_power(effect_size=distance / sd, alpha=alpha, power=power,
+                                                      alternative="larger"))[0])
+        except (ValueError, RuntimeError):
+            return math.inf
+        return float(max(2, math.ceil(n))) if math.isfinite(n) and n <= MAX_SEEDS else math.inf
+    if not region.low < effect < region.high:
+        return math.inf
+    if sd == 0:
+        return 2.0
+    for n in range(2, MAX_SEEDS + 1):
+        if tost_power(n, effect, sd, region.low, region.high, alpha, independent) >= power:
+            return float(n)
+    return math.inf
