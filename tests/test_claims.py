@@ -355,3 +355,26 @@ def test_holm_over_the_runs_effect_and_speed_claims_with_the_adjusted_verdict_in
     assert out["sentence"][1] == ("claim 1 — holds. After Holm's adjustment over the run's 4 effect and speed "
                                   "claims (adjusted p = 0.0600): inconclusive.")
     assert out["sentence"][0] == "claim 0 — holds."  # unchanged by the adjustment: nothing added
+
+
+def test_magnitude_says_where_the_sources_figure_lies_and_a_value_claim_uses_one_runs_prediction_interval():
+    """A 0.05 gain "holds" for a claim whose source saw 0.10: the direction agrees, and the magnitude column says
+    the source's effect lies above our interval. A source's single run is compared with where one more of our
+    runs would fall (mean ± t·s·√(1 + 1/n), scipy's t), not with our mean's interval."""
+    from scipy import stats as sps
+
+    obs = _observations({("bce", "exact_match", "test"): [0.55, 0.56, 0.57, 0.555],
+                         ("cce", "exact_match", "test"): [0.50, 0.50, 0.52, 0.51]})
+    (v,) = evaluate_claims("mosaic", _only(DEFAULT, "mosaic", "bce_beats_cce_exact_match"), obs)
+    assert v.verdict == stats.HOLDS and v.source_value == pytest.approx(0.1025)
+    assert v.magnitude == "above" and v.record()["magnitude"] == "above"
+    assert "The source's 0.102 lies above our 90 % interval (0.0438 to 0.0587): ours is smaller." in v.sentence
+    paper = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
+    cfg = _only(paper, "mosaic", "bce_exact_match_value")
+    claim = cfg["experiments"]["mosaic"]["claims"][0]
+    runs = [claim["source_value"] - 0.10, claim["source_value"] - 0.04, claim["source_value"] - 0.07]
+    (value,) = evaluate_claims("mosaic", cfg, _observations({("bce", "exact_match", "test"): runs}))
+    half = sps.t.ppf(0.95, 2) * np.std(runs, ddof=1) * np.sqrt(1 + 1 / 3)
+    assert value.magnitude == "inside"  # the mean's own interval lies wholly below it; one run's does not
+    assert value.ci_high < claim["source_value"] < np.mean(runs) + half
+    assert f"lies inside one run's 90 % prediction interval ({np.mean(runs) - half:.3f} to" in value.sentence

@@ -31,10 +31,10 @@ from labelbench.metrics import metric_bounds
 COLUMNS = ["claim_id", "experiment", "kind", "claim", "source", "source_value", "ours", "ci_low", "ci_high",
            "n_seeds", "verdict", "seeds_needed", "rule", "quantity", "region", "detail", "sentence",
            "test", "p_holds", "p_fails", "family_size", "p_adjusted", "verdict_adjusted", "values_a", "values_b",
-           "margin_reason"]
+           "margin_reason", "magnitude"]
 #: the text columns of :data:`COLUMNS` (empty, never NaN, when read back)
 TEXT_COLUMNS = ("claim", "source", "rule", "quantity", "region", "detail", "sentence", "test", "verdict_adjusted",
-                "values_a", "values_b", "margin_reason")
+                "values_a", "values_b", "margin_reason", "magnitude")
 #: the claims adjusted together for multiplicity (the others are exact recomputations or judged on their own)
 FAMILY_KINDS = ("effect", "speed")
 KINDS = ("effect", "value", "exact", "speed")
@@ -69,6 +69,10 @@ class Verdict:
     values_a: list = field(default_factory=list)
     values_b: list = field(default_factory=list)
     margin_reason: str = ""
+    #: where the source's figure lies against our interval (the prediction interval for one run, for a value
+    #: claim): inside, above or below
+    magnitude: str = ""
+    magnitude_interval: tuple = (math.nan, math.nan)
 
     @property
     def sentence(self) -> str:
@@ -90,6 +94,14 @@ class Verdict:
                 head += f" No affordable number of {unit} (over {stats.MAX_SEEDS}) would likely decide it."
             else:
                 head += f" About {int(need)} {unit} would likely decide it."
+        if self.magnitude:
+            what = "one run's 90 % prediction interval" if self.kind == "value" else f"our {INTERVAL} interval"
+            lo, hi = (num(x) for x in self.magnitude_interval)
+            src = num(self.source_value)
+            head += {"inside": f" The source's {src} lies inside {what} ({lo} to {hi}): the same size.",
+                     "above": f" The source's {src} lies above {what} ({lo} to {hi}): ours is smaller.",
+                     "below": f" The source's {src} lies below {what} ({lo} to {hi}): ours is larger.",
+                     }[self.magnitude]
         if self.detail:
             head += f" {self.detail}"
         return head
@@ -100,6 +112,7 @@ class Verdict:
         row = asdict(self)
         row.pop("explanation")
         row.pop("extra")
+        row.pop("magnitude_interval")
         row["sentence"] = self.sentence
         for key in ("values_a", "values_b"):
             row[key] = json.dumps([round(float(x), 10) for x in row[key]]) if row[key] else ""
@@ -267,7 +280,9 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
         quantity=quantity, region=region.describe(_num),
         detail=" ".join(x for x in (detail, plan) if x), explanation=claim.get("explanation", ""),
         extra={"a": a, "b": b, "differences": diffs.tolist()}, test=test, p_holds=p_holds, p_fails=p_fails,
-        values_a=list(arms[0]), values_b=list(arms[1]), margin_reason=claim.get("margin_reason", ""))
+        values_a=list(arms[0]), values_b=list(arms[1]), margin_reason=claim.get("margin_reason", ""),
+        magnitude=stats.magnitude(float(claim.get("source_value", math.nan)), est.low, est.high),
+        magnitude_interval=(est.low, est.high))
 
 
 def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dict) -> Verdict:
@@ -284,6 +299,7 @@ def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dic
         detail = "" if est.n else "No seed has this value."
         need = stats.seeds_needed(est, region) if verdict == stats.INCONCLUSIVE else math.nan
     p_holds, p_fails = stats.p_values(values, region) if not why_not else (math.nan, math.nan)
+    predicted = stats.prediction_interval(values, bounds=metric_bounds(side["metric"]))
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="value", claim=claim["claim"], source=claim["source"],
         source_value=target, ours=est.mean, ci_low=est.low, ci_high=est.high, n_seeds=est.n, verdict=verdict,
@@ -292,7 +308,8 @@ def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dic
              "source's value, judged only on the source's data and settings",
         quantity=side_label(side), region=region.describe(_num), detail=detail,
         explanation=claim.get("explanation", ""), test="TOST (two one-sided one-sample t-tests)",
-        p_holds=p_holds, p_fails=p_fails, values_a=list(values), margin_reason=claim.get("tolerance_reason", ""))
+        p_holds=p_holds, p_fails=p_fails, values_a=list(values), margin_reason=claim.get("tolerance_reason", ""),
+        magnitude=stats.magnitude(target, *predicted) if not why_not else "", magnitude_interval=predicted)
 
 
 def _exact(claim: dict, experiment: str, examples: dict) -> Verdict:
@@ -335,7 +352,10 @@ def _speed(claim: dict, experiment: str, timings: dict | None) -> Verdict:
         quantity=f"step time {claim['slower']} / {claim['faster']}", region=f"> {bound:g}", detail=detail,
         explanation=claim.get("explanation", ""), test="one-sided one-sample t-test on log ratios",
         p_holds=p_holds, p_fails=p_fails, values_a=list(slow), values_b=list(fast),
-        margin_reason=claim.get("bound_reason", ""))
+        margin_reason=claim.get("bound_reason", ""),
+        magnitude=stats.magnitude(float(claim.get("source_value", math.nan)), math.exp(log_est.low),
+                                  math.exp(log_est.high)),
+        magnitude_interval=(math.exp(log_est.low), math.exp(log_est.high)))
 
 
 def evaluate_claims(experiment: str, config: dict, observations: pd.DataFrame, examples: dict | None = None,

@@ -324,3 +324,28 @@ def seeds_for_effect(effect: float, sd: float, region: Region, alpha: float = AL
         if tost_power(n, effect, sd, region.low, region.high, alpha, independent) >= power:
             return float(n)
     return math.inf
+
+
+def prediction_interval(values, confidence: float = 1 - 2 * ALPHA,
+                        bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float]:
+    """Where one more run would fall: mean ± t·s·√(1 + 1/n) over ``values`` (the normal-theory prediction interval,
+    scipy's t quantile), intersected with ``bounds``; NaN with fewer than two values. A source's single run is
+    compared with this, not with our mean's interval, which shrinks towards zero width as seeds accumulate."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    n = len(v)
+    if n < 2:
+        return math.nan, math.nan
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / n)
+    lo, hi = bounds
+    return float(max(v.mean() - half, lo)), float(min(v.mean() + half, hi))
+
+
+def magnitude(source: float, low: float, high: float) -> str:
+    """Where a source's figure lies against our interval: ``inside``, ``above`` or ``below`` ("" when either is
+    unknown)."""
+    if any(math.isnan(x) for x in (source, low, high)):
+        return ""
+    return "inside" if low <= source <= high else "above" if source > high else "below"
