@@ -31,11 +31,12 @@ PACKAGES = ["labelbench", "snakemake", "tensorflow", "keras", "jax", "torch", "t
             "scikit-learn", "scipy", "statsmodels", "seaborn", "grad-cam", "torchmetrics"]
 #: the rule of each kind of claim, as the report and README state it
 DECISION_RULES = {
-    "effect": f"a difference between two variants, metrics or conditions, paired by seed (the same seed gives "
-              f"every variant the same data order and initial weights). Holds when the whole {INTERVAL} Student-t "
-              "interval of the mean per-seed difference lies on the claimed side of its boundary (a one-sided "
-              "paired t-test at 5 %; for \"equal within a margin\", two of them: TOST); does not hold when the "
-              "whole interval lies on the other side; inconclusive when it straddles the boundary.",
+    "effect": f"a difference between two variants, metrics or conditions, paired by seed where both train on one "
+              f"dataset (the same seed gives every variant the same data order and initial weights), by Welch's "
+              f"unpaired test where they do not. Holds when the whole {INTERVAL} Student-t interval of the mean "
+              f"difference lies on the claimed side of its boundary (a one-sided t-test at {100 * stats.ALPHA:g} %; "
+              "for \"equal within a margin\", two of them: TOST); does not hold when the whole interval lies on the "
+              "other side; inconclusive when it straddles the boundary.",
     "value": f"an absolute figure, judged only where the run uses the data and settings the source measured it "
              f"with (otherwise out of scope): holds when the whole {INTERVAL} interval of our mean over seeds "
              "lies within the stated tolerance of the source's value (equivalence, TOST), does not hold when it "
@@ -209,6 +210,7 @@ def build_report(config: dict, facts: dict, experiments: dict[str, dict], datase
     html = env.get_template("report.html.j2").render(
         facts=facts, claims=rows, counts=counts, rules=DECISION_RULES, interval=INTERVAL, sections=sections,
         family_size=int(table["family_size"].max()) if table["family_size"].notna().any() else 0,
+        alpha=f"{100 * stats.ALPHA:g}", power=f"{100 * stats.POWER:g}", sd_upper=f"{100 * stats.SD_UPPER_CONFIDENCE:g}",
         data_figures=[{"name": name, "src": embed_png(path)} for name, path in dataset_figures.items()],
     )
     Path(out_html).parent.mkdir(parents=True, exist_ok=True)
