@@ -331,6 +331,9 @@ def test_p_values_agree_with_the_verdict_read_off_the_interval(kind):
         assert (p_fails < stats.ALPHA) == (verdict == stats.FAILS)
         if kind == "within":
             assert p_holds == pytest.approx(ttost_paired(v, np.zeros_like(v), -0.05, 0.05)[0])
+    for value in (-0.1, -0.05, -0.02, 0.0, 0.02, 0.03, 0.05, 0.1):  # identical values: a zero-width interval
+        verdict = stats.decide(value, value, region)
+        assert stats.p_values([value] * 3, region) == (float(verdict != stats.HOLDS), float(verdict != stats.FAILS))
 
 
 def test_holm_over_the_runs_effect_and_speed_claims_with_the_adjusted_verdict_in_the_sentence():

@@ -424,7 +424,7 @@ def adjust_for_multiplicity(table: pd.DataFrame) -> pd.DataFrame:
     p = np.where(family, p, np.nan)
     adjusted = stats.holm(p)
     size = int((family & ~np.isnan(p)).sum())
-    out["family_size"] = np.where(family, size, np.nan)
+    out["family_size"] = np.where(family & ~np.isnan(p), size, np.nan)
     out["p_adjusted"] = adjusted
     decided = np.where(lean_holds, stats.HOLDS, stats.FAILS)
     out["verdict_adjusted"] = np.where(~family, out["verdict"],

@@ -185,6 +185,9 @@ def p_values(values, region: Region) -> tuple[float, float]:
     p_fails the smaller of the two that put the mean outside."""
     v = np.asarray(values, dtype=np.float64)
     v = v[~np.isnan(v)]
+    if len(v) >= 2 and np.ptp(v) == 0:  # a zero-width interval at v: p is 0 or 1, as decide() reads it
+        verdict = decide(v[0], v[0], region)
+        return float(verdict != HOLDS), float(verdict != FAILS)
     if region.kind == "greater":
         return _one_sided_p(v, region.bound, "greater"), _one_sided_p(v, region.bound, "less")
     if region.kind == "smaller":
