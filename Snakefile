@@ -29,8 +29,10 @@ include: "rules/data.smk"
 include: "rules/keras.smk"
 include: "rules/torch.smk"
 include: "rules/gradcam.smk"
-include: "rules/report.smk"
 include: "rules/evaluate.smk"
+include: "rules/claims.smk"
+include: "rules/report.smk"
+include: "rules/notebooks.smk"
 
 
 rule all:

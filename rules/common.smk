@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from labelbench.config import (
+    experiment_config,
     keras_backend,
     training_cost,
     training_device,

@@ -63,27 +63,6 @@ rule experiment_table:
     conda:
         SOFTWARE
     params:
-        config=config,
+        config=lambda wc: experiment_config(config, wc.experiment),
     script:
         "../workflow/scripts/experiment_table.py"
-
-
-# Every claim of the experiment decided on this run (labelbench.claims): the report, claims.csv and the notebook
-# all read this one table.
-rule claims:
-    input:
-        unpack(claim_inputs),
-    output:
-        table=report(
-            f"{RESULTS}/{{experiment}}/claims.csv",
-            category="{experiment}",
-            caption="../report/claims.rst",
-        ),
-    log:
-        f"{RESULTS}/logs/claims/{{experiment}}.log",
-    conda:
-        SOFTWARE
-    params:
-        config=config,
-    script:
-        "../workflow/scripts/claims.py"

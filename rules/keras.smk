@@ -31,37 +31,3 @@ rule train_keras:
         tensorboard_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/tensorboard",
     script:
         "../workflow/scripts/train.py"
-
-
-# A speed claim's step times, measured on this machine with the experiment's own model (labelbench.keras.speed).
-rule step_timing:
-    output:
-        f"{RESULTS}/{{experiment}}/speed.json",
-    log:
-        f"{RESULTS}/logs/step_timing/{{experiment}}.log",
-    wildcard_constraints:
-        experiment=experiments_timed(),
-    conda:
-        SOFTWARE
-    threads: speed_threads
-    resources:
-        gpu=train_gpus,
-    params:
-        settings=speed_settings,
-    script:
-        "../workflow/scripts/step_timing.py"
-
-
-# The sources' worked examples recomputed by our loss code, for the exact claims (labelbench.keras.worked_examples).
-rule worked_examples:
-    output:
-        f"{RESULTS}/{{experiment}}/worked_examples.json",
-    log:
-        f"{RESULTS}/logs/worked_examples/{{experiment}}.log",
-    conda:
-        SOFTWARE
-    params:
-        claims=exact_claims,
-        backend=experiment_backend,
-    script:
-        "../workflow/scripts/worked_examples.py"

@@ -120,3 +120,35 @@ def test_snakemake_report_zip_has_every_experiment(smoke_run):
     for exp in EXPERIMENTS:
         assert any(n.endswith(f"/{exp}.html") for n in names), exp  # the executed notebook
         assert exp in page
+
+
+def test_an_edit_to_one_experiment_reruns_only_that_experiments_claims_and_tables(smoke_run):
+    """The claims and table jobs are given their experiment's part of the config alone
+    (labelbench.config.experiment_config): a one-key edit to mosaic's claims reschedules mosaic's claims and
+    notebook and the report, and no other experiment's claims or tables."""
+    import copy
+
+    edited = copy.deepcopy(SMOKE_CONFIG)
+    edited["experiments"]["mosaic"]["claims"][0]["claim"] += " (edited)"
+    path = smoke_run / "edited.yaml"
+    path.write_text(yaml.safe_dump(edited, sort_keys=False))
+    proc = run_snakemake(smoke_run, "--configfile", str(path), "-n")
+    out = proc.stdout + proc.stderr
+    jobs = re.findall(r"^rule (\w+):\n(?:[ \t]+.*\n)*?[ \t]+wildcards: (.*)$", out, re.M)
+    scheduled = {(rule, wildcards) for rule, wildcards in jobs}
+    assert ("claims", "experiment=mosaic") in scheduled, out[-3000:]
+    assert {rule for rule, w in scheduled if "experiment=mosaic" not in w} <= {"report"}, scheduled
+    assert not [job for job in scheduled if job[0] in ("train_keras", "train_torch", "experiment_table")], scheduled
+
+
+def test_an_experiments_config_holds_its_datasets_and_their_tiles_and_nothing_of_the_others():
+    from labelbench.config import experiment_config
+
+    part = experiment_config(SMOKE_CONFIG, "mosaic")
+    assert list(part["experiments"]) == ["mosaic"]
+    mosaic_data = SMOKE_CONFIG["experiments"]["mosaic"]["dataset"]
+    assert set(part["datasets"]) == {mosaic_data, SMOKE_CONFIG["datasets"][mosaic_data]["tiles"]}
+    comp = experiment_config(SMOKE_CONFIG, "complementary")
+    spec = SMOKE_CONFIG["experiments"]["complementary"]
+    assert set(comp["datasets"]) == {spec["dataset"], *(v["dataset"] for v in spec["variants"].values()
+                                                         if v.get("dataset"))}

@@ -208,6 +208,25 @@ def check_startup(config: dict, schema: str | Path) -> None:
     check_references(config)
 
 
+def experiment_config(config: dict, experiment: str) -> dict:
+    """The part of ``config`` that one experiment's downstream jobs (its claims and tables) read: its own spec, the
+    datasets its variants train on with those they are built from (a mosaic's tiles), and the top-level keys
+    other than ``experiments`` and ``datasets``. Given to those jobs as a parameter, so that Snakemake reruns
+    them after an edit to this part only, not after an edit to another experiment."""
+    spec = config["experiments"][experiment]
+    datasets = config["datasets"]
+    names = {spec["dataset"], *(v["dataset"] for v in spec["variants"].values() if v.get("dataset"))}
+    wanted: dict[str, dict] = {}
+    while names:
+        name = names.pop()
+        if name in wanted or name not in datasets:
+            continue
+        wanted[name] = datasets[name]
+        names.update(datasets[name][key] for key in ("tiles",) if datasets[name].get(key))
+    rest = {k: v for k, v in config.items() if k not in ("experiments", "datasets")}
+    return {**rest, "experiments": {experiment: spec}, "datasets": dict(sorted(wanted.items()))}
+
+
 def check_containment(config: dict) -> None:
     """``results:`` and the datasets' ``path:`` folders are apart (neither inside the other: outputs read as data,
     or data overwritten and cleaned as outputs), and a download's file name stays in its download folder."""
