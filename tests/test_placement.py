@@ -13,7 +13,15 @@ import pytest
 import yaml
 from conftest import ROOT, run_snakemake
 
-from labelbench.config import UNSTATED_TRAINING_IMAGES, keras_backend, training_cost, training_device, training_images
+from labelbench.config import (
+    UNKNOWN_MODEL_MFLOP_PER_PIXEL,
+    UNSTATED_TRAINING_IMAGES,
+    keras_backend,
+    model_mflop_per_pixel,
+    training_cost,
+    training_device,
+    training_images,
+)
 from labelbench.errors import DeviceError
 from labelbench.report import training_placement
 from labelbench.runs import ALLOW_CPU_FALLBACK
@@ -415,6 +423,10 @@ def test_training_jobs_are_ranked_by_their_size_from_the_config_alone():
     default = yaml.safe_load((ROOT / "config.yaml").read_text())
     cost = {exp: max(training_cost(default, exp, v) for v in spec["variants"])
             for exp, spec in default["experiments"].items()}
-    # the masked digits count 1,348 images (not the 10,000 assumed for an unknown size: 235, first of all)
-    assert cost["masked"] == round(30 * 1348 * 28 * 28 / 1e6) == 32
-    assert cost["tagging"] > cost["mosaic"] > cost["complementary"] > cost["landmark"], cost
+    # the masked digits count 1,348 images (not the 10,000 assumed for an unknown size), and its MLP costs ~1/90 of
+    # a VGG-13's FLOPs a pixel: its ~10-s jobs come last, not first (235 when the size and model were ignored)
+    assert cost["masked"] == round(30 * 1348 * 28 * 28 * 0.10 / 28**2 / 1e3) == 4
+    assert cost["tagging"] > cost["mosaic"] > cost["complementary"] > cost["landmark"] > cost["masked"], cost
+    # a width counts by its square; a model the table does not know costs a small convnet's
+    assert model_mflop_per_pixel({"name": "vgg13", "width": 1.0}) == pytest.approx(16 * 11.65 / 32**2)
+    assert model_mflop_per_pixel({"name": "my_net"}) == UNKNOWN_MODEL_MFLOP_PER_PIXEL

@@ -547,13 +547,38 @@ def training_images(data: dict) -> int:
     return UNSTATED_TRAINING_IMAGES
 
 
+#: forward MFLOP per input pixel of the models the configs name, counted by benchmarks/training_efficiency.py
+#: (torch.utils.flop_counter) at the default config's settings: VGG-13 at 1/4 width 11.65 MFLOP a 32x32 image,
+#: mini-Xception at 1/4 width 9.17, the landmark CNN 5.74, the tagging CNN 69.0 at 64x64, the 64-unit MLP 0.10 at
+#: 28x28; torchvision's and Keras's published counts for the paper config's full-size networks (Xception 8.4 GFLOP
+#: at 299x299, ResNeXt-50 4.3 GFLOP at 224x224, TResNet-L 10.9 GFLOP at 224x224). A width multiplies a
+#: convnet's cost by its square (``width`` relative to the count's).
+MODEL_MFLOP_PER_PIXEL = {
+    "vgg13": (11.65 / 32**2, 0.25), "mini_xception": (9.17 / 32**2, 0.25), "landmark_cnn": (5.74 / 32**2, None),
+    "small_cnn": (69.0 / 64**2, None), "mlp": (0.10 / 28**2, None), "xception": (8400 / 299**2, None),
+    "resnext50_32x4d": (4300 / 224**2, None), "tresnet_l": (10900 / 224**2, None),
+}
+#: a model the table does not know: a small convnet's cost (the median of the default config's convnets)
+UNKNOWN_MODEL_MFLOP_PER_PIXEL = 9.17 / 32**2
+
+
+def model_mflop_per_pixel(model: dict) -> float:
+    """Forward MFLOP per input pixel of the model a config's ``model`` spec names (:data:`MODEL_MFLOP_PER_PIXEL`)."""
+    per_pixel, counted_width = MODEL_MFLOP_PER_PIXEL.get(model.get("name"), (UNKNOWN_MODEL_MFLOP_PER_PIXEL, None))
+    if counted_width is not None:
+        per_pixel *= (model.get("width", 1.0) / counted_width) ** 2
+    return per_pixel
+
+
 def training_cost(config: dict, experiment: str, variant: str) -> int:
     """A relative cost of one training job, for Snakemake's ``priority`` (the longest jobs start first, so that no
-    core idles at the end beside one long job): epochs x training images x pixels per image, in millions.
+    core idles at the end beside one long job): epochs x training images x pixels per image x the model's forward
+    MFLOP per pixel, in GFLOP.
 
-    From the config alone, because jobs are planned before any dataset exists; per-model costs are left out (the
-    default config's models train within ~2x of each other per pixel: README "Training efficiency"). Training
-    images: :func:`training_images`.
+    From the config alone, because jobs are planned before any dataset exists. Training images:
+    :func:`training_images`; the model's cost: :func:`model_mflop_per_pixel`. Left out: how fast each backend
+    runs a model (within ~2x of each other here: README "Training at the machine's speed") and a job's fixed
+    ~6-7 s of imports and tracing.
     """
     spec = config["experiments"][experiment]
     training = spec["training"]
@@ -565,4 +590,5 @@ def training_cost(config: dict, experiment: str, variant: str) -> int:
         side = 2 * datasets.get(data.get("tiles"), {}).get("size", 16)
     side = training.get("image_size") or side
     images = training_images(data)
-    return max(1, round(training["epochs"] * images * side * side / 1e6))
+    mflop = training["epochs"] * images * side * side * model_mflop_per_pixel(spec["model"])
+    return max(1, round(mflop / 1e3))
