@@ -17,7 +17,7 @@ from labelbench.datasets.build import (
 from labelbench.datasets.manifest import path_manifest
 from labelbench.datasets.real import remote_files
 from labelbench.datasets.store import dataset_change
-from labelbench.registry_names import is_weights_file
+from labelbench.registry import is_weights_file
 
 RESULTS = config["results"]
 # every rule's software, used with --sdm conda (relative to rules/); otherwise the environment snakemake runs in

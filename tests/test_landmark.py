@@ -10,7 +10,7 @@ from labelbench.datasets import embedded
 from labelbench.datasets.landmark_csv import landmark_csv
 from labelbench.errors import DataError
 from labelbench.experiments import get_experiment
-from labelbench.metrics import landmark_metrics
+from labelbench.metric_kernels import landmark_metrics
 from labelbench.targets import landmark_targets
 
 # The source's three samples: [presence, x1, y1, x2, y2]

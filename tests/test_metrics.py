@@ -6,8 +6,10 @@ import pytest
 from scipy import stats
 from sklearn.metrics import average_precision_score, f1_score, hamming_loss
 
-from labelbench import metrics as M
-from labelbench.errors import DataError
+from labelbench import metric_kernels as M
+from labelbench import metrics as P
+from labelbench.errors import ConfigError, DataError
+from labelbench.experiments import experiment_names, get_experiment
 
 
 @pytest.fixture
@@ -51,14 +53,14 @@ def test_parity_accuracy():
 
 def test_summary_mean_std_and_t_interval():
     values = [0.2, 0.4, 0.3]
-    table = pd.DataFrame({"experiment": "e", "variant": "v", "seed": [0, 1, 2], "split": "test", "metric": "m",
-                          "value": values})
-    row = M.summarise(table).iloc[0]
+    table = pd.DataFrame({"experiment": "mosaic", "variant": "v", "seed": [0, 1, 2], "split": "train",
+                          "metric": "final_loss", "value": values})
+    row = P.summarise(table).iloc[0]
     half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / np.sqrt(3)
     assert row["mean"] == pytest.approx(0.3) and row["std"] == pytest.approx(0.1)
     assert row["ci_low"] == pytest.approx(0.3 - half) and row["ci_high"] == pytest.approx(0.3 + half)
     assert row["n_seeds"] == 3
-    assert list(M.summarise(table).columns) == ["experiment", "variant", "split", "metric", "mean", "std", "ci_low",
+    assert list(P.summarise(table).columns) == ["experiment", "variant", "split", "metric", "mean", "std", "ci_low",
                                                 "ci_high", "n_seeds"]
 
 
@@ -132,9 +134,38 @@ def test_multilabel_and_tagging_metrics_carry_the_ranking_and_asl_sets(multilabe
 
 
 def test_bounds_of_the_ranking_metrics():
-    assert M.metric_bounds("coverage_error") == (1.0, float("inf"))
-    assert M.metric_bounds("ranking_loss") == (0.0, 1.0) and M.metric_bounds("lrap") == (0.0, 1.0)
-    assert M.metric_bounds("cf1") == (0.0, 1.0) and M.metric_bounds("or") == (0.0, 1.0)
+    mosaic = get_experiment("mosaic")
+    assert mosaic.metric_spec("coverage_error") == M.MetricSpec(1.0, float("inf"), False)
+    assert mosaic.metric_spec("ranking_loss").bounds == (0.0, 1.0) and mosaic.metric_spec("lrap").bounds == (0.0, 1.0)
+    assert mosaic.metric_spec("cf1").bounds == (0.0, 1.0) and mosaic.metric_spec("or").bounds == (0.0, 1.0)
+    assert mosaic.metric_spec("lrap").higher_is_better and not mosaic.metric_spec("ranking_loss").higher_is_better
+
+
+def test_every_metric_an_experiment_writes_declares_its_range_and_none_is_guessed():
+    """Each experiment's metrics have a range where they are computed; a name no one declared is refused, naming
+    it, instead of getting a range from its spelling."""
+    for name in experiment_names():
+        exp = get_experiment(name)
+        for metric in (*exp.metrics, *M.RUN_METRICS):
+            spec = exp.metric_spec(metric)
+            assert spec.low < spec.high, (name, metric)
+    with pytest.raises(ConfigError, match=r"experiment mosaic declares no range for metric 'accuracy_by_loss': "
+                                          r"declare it next to the code that computes it"):
+        get_experiment("mosaic").metric_spec("accuracy_by_loss")
+    assert not get_experiment("mosaic").produces("accuracy_by_loss")
+
+
+def test_an_epoch_number_is_summarised_as_one_at_least_not_as_a_share():
+    """best_epoch_by_<criterion> is an epoch (1 up), not a score: before, its interval over seeds ran unbounded
+    (an epoch count such as [-25.3, 38.3]); now it is kept at 1 or above."""
+    complementary = get_experiment("complementary")
+    assert complementary.metric_spec("best_epoch_by_oracle_accuracy") == M.EPOCH
+    assert complementary.metric_spec("accuracy_by_scel").bounds == (0.0, 1.0)
+    table = pd.DataFrame({"experiment": "complementary", "variant": "ordinary", "seed": [0, 1, 2], "split": "test",
+                          "metric": "best_epoch_by_oracle_accuracy", "value": [1.0, 1.0, 12.0]})
+    row = P.summarise(table).iloc[0]
+    unbounded = stats.t.ppf(0.975, 2) * np.std([1, 1, 12], ddof=1) / np.sqrt(3)
+    assert 14 / 3 - unbounded < 1 and row["ci_low"] == 1.0 and row["ci_high"] == pytest.approx(14 / 3 + unbounded)
 
 
 def test_cam_observations_name_methods_and_faithfulness():
@@ -143,11 +174,14 @@ def test_cam_observations_name_methods_and_faithfulness():
         "method": ["gradcam", "gradcam", "hirescam", "gradcam"], "model": "ordinary", "seed": 0,
         "depth": "deep", "target": "predicted", "deletion_auc": [0.2, 0.4, 0.1, np.nan],
         "road_morf": [-0.3, -0.1, -0.2, np.nan], "mass_in_mask": [np.nan, np.nan, np.nan, 0.7]})
-    obs = M.cam_observations(images, "complementary").set_index("metric")["value"]
+    obs = P.cam_observations(images, "complementary").set_index("metric")["value"]
     assert obs["cam_deletion_auc_deep_predicted"] == pytest.approx(0.3)
     assert obs["cam_hirescam_deletion_auc_deep_predicted"] == pytest.approx(0.1)
     assert obs["cam_road_morf_deep_predicted"] == pytest.approx(-0.2)
     assert obs["cam_mass_in_mask_deep_predicted"] == pytest.approx(0.7)
-    assert M.metric_bounds("cam_road_morf_deep_predicted") == (-1.0, 1.0)
-    assert M.metric_bounds("cam_hirescam_spearman_deep_true") == (-1.0, 1.0)
-    assert M.metric_bounds("cam_deletion_auc_deep_predicted") == (0.0, 1.0)
+    complementary = get_experiment("complementary")
+    for metric in obs.index:
+        assert complementary.produces(metric), metric
+    assert complementary.metric_spec("cam_road_morf_deep_predicted").bounds == (-1.0, 1.0)
+    assert complementary.metric_spec("cam_hirescam_spearman_deep_true").bounds == (-1.0, 1.0)
+    assert complementary.metric_spec("cam_deletion_auc_deep_predicted") == M.MetricSpec(0.0, 1.0, False)

@@ -14,7 +14,7 @@ from PIL import Image  # noqa: E402
 
 from labelbench.datasets import embedded  # noqa: E402
 from labelbench.errors import ConfigError, DataError  # noqa: E402
-from labelbench.metrics import tagging_metrics, tune_thresholds  # noqa: E402
+from labelbench.metric_kernels import tagging_metrics, tune_thresholds  # noqa: E402
 from labelbench.pytorch import data as D  # noqa: E402
 from labelbench.pytorch.losses import LOSSES, get_loss  # noqa: E402
 from labelbench.pytorch.models import build_model, resolve_layer  # noqa: E402

@@ -13,12 +13,28 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-#: what each kind of row measures
-MEASURES = {"agreement": ("spearman", "iou_top20"), "localisation": ("mass_in_mask", "mask_share", "ratio", "pointing"),
-            "faithfulness": ("deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined")}
-#: measures that are not shares in [0, 1]
-BOUNDS = {"spearman": (-1.0, 1.0), "ratio": (0.0, float("inf")), "road_morf": (-1.0, 1.0), "road_lerf": (-1.0, 1.0),
-          "road_combined": (-1.0, 1.0)}
+from labelbench.metric_kernels import DISTANCE, SHARE, SIGNED, MetricSpec
+
+#: what each kind of row measures, with its range and direction: rank correlations and ROAD's changes of a
+#: probability in [-1, 1]; overlaps, masses, hit rates and areas under deletion/insertion curves in [0, 1]; the
+#: ratio of the map's mass in the mask to the mask's share of the image from 0 up (1: no better than uniform)
+CAM_MEASURES = {
+    "agreement": {"spearman": SIGNED, "iou_top20": SHARE},
+    "localisation": {"mass_in_mask": SHARE, "mask_share": MetricSpec(0.0, 1.0, None),
+                     "ratio": MetricSpec(0.0, DISTANCE.high, True), "pointing": SHARE},
+    "faithfulness": {"deletion_auc": MetricSpec(0.0, 1.0, False), "insertion_auc": SHARE, "road_morf": SIGNED,
+                     "road_lerf": MetricSpec(-1.0, 1.0, False), "road_combined": SIGNED},
+}
+MEASURES = {kind: tuple(measures) for kind, measures in CAM_MEASURES.items()}
+BOUNDS = {m: spec.bounds for measures in CAM_MEASURES.values() for m, spec in measures.items()}
+#: the name pattern of a Grad-CAM metric (labelbench.metrics.cam_observations):
+#: cam_[<method>_]<measure>_<depth>_<target>
+CAM_METRIC_PATTERN = r"cam_(?:[a-z0-9]+_)?{measure}_[a-z]+_[a-z]+"
+
+
+def cam_metric_families() -> dict[str, MetricSpec]:
+    """Name patterns and ranges of every Grad-CAM metric :func:`cam_observations` writes."""
+    return {CAM_METRIC_PATTERN.format(measure=m): spec for kind in CAM_MEASURES.values() for m, spec in kind.items()}
 
 
 def top_share_iou(a: np.ndarray, b: np.ndarray, share: float = 0.2) -> float:
@@ -69,7 +85,7 @@ def summarise_study(table: pd.DataFrame, keys=("kind", "method", "model", "depth
         long = long[[m in MEASURES[k] for k, m in zip(long["kind"], long["metric"], strict=True)]]
 
     def agg(part):
-        est = mean_interval(part["value"], confidence, bounds.get(part.name[-1], (0.0, 1.0)))
+        est = mean_interval(part["value"], confidence, bounds[part.name[-1]])
         low, high = (est.mean, est.mean) if est.n == 1 else (est.low, est.high)
         return pd.Series({"mean": est.mean, "ci_low": low, "ci_high": high, "n": est.n})
 

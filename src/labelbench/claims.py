@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from labelbench import stats
-from labelbench.metrics import metric_bounds
+from labelbench.metrics import metric_spec
 
 COLUMNS = ["claim_id", "experiment", "kind", "claim", "source", "source_value", "ours", "ci_low", "ci_high",
            "n_seeds", "verdict", "seeds_needed", "rule", "quantity", "region", "detail", "sentence",
@@ -242,8 +242,8 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
     and initial draws), by Welch's test where they are not (different datasets: nothing pairs seed s with seed s)."""
     a, b = resolve_sides(claim)
     va, vb = per_seed(observations, a), per_seed(observations, b)
-    lo_a, hi_a = metric_bounds(a["metric"])
-    lo_b, hi_b = metric_bounds(b["metric"])
+    lo_a, hi_a = metric_spec(experiment, a["metric"]).bounds
+    lo_b, hi_b = metric_spec(experiment, b["metric"]).bounds
     bounds = (lo_a - hi_b, hi_a - lo_b)
     margin = float(claim.get("margin", 0.0))
     direction = claim["direction"]
@@ -288,7 +288,7 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
 def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dict) -> Verdict:
     side = {"split": "test", **{k: claim[k] for k in ("variant", "metric", "split") if k in claim}}
     values = per_seed(observations, side).dropna().to_numpy()
-    est = stats.verdict_interval(values, bounds=metric_bounds(side["metric"]))
+    est = stats.verdict_interval(values, bounds=metric_spec(experiment, side["metric"]).bounds)
     tol, target = float(claim["tolerance"]), float(claim["source_value"])
     region = stats.Region.within(target - tol, target + tol)
     why_not = out_of_scope(claim, config, experiment)
@@ -299,7 +299,7 @@ def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dic
         detail = "" if est.n else "No seed has this value."
         need = stats.seeds_needed(est, region) if verdict == stats.INCONCLUSIVE else math.nan
     p_holds, p_fails = stats.p_values(values, region) if not why_not else (math.nan, math.nan)
-    predicted = stats.prediction_interval(values, bounds=metric_bounds(side["metric"]))
+    predicted = stats.prediction_interval(values, bounds=metric_spec(experiment, side["metric"]).bounds)
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="value", claim=claim["claim"], source=claim["source"],
         source_value=target, ours=est.mean, ci_low=est.low, ci_high=est.high, n_seeds=est.n, verdict=verdict,

@@ -4,7 +4,7 @@ every path the config names stays where it belongs. Before the schema, :func:`ch
 not plain strings; after it, :func:`normalise_numbers` gives every key the type the schema states.
 
 Everything here runs while the workflow is parsed (``snakemake -n`` refuses a bad config before any job), so it
-imports no framework: the registries' names come from :mod:`labelbench.registry_names`. What the config alone
+imports no framework: the registries' names come from :mod:`labelbench.registry`. What the config alone
 cannot tell (the classes of an ``imagefolder``) is checked when the dataset is built or first used.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from labelbench import registry_names as R
+from labelbench import registry as R
 from labelbench.cam_methods import methods_for
 from labelbench.config_check import name_kind
 from labelbench.errors import ConfigError
@@ -424,10 +424,11 @@ def _check_selection(key: str, exp: str, spec: dict, datasets: dict) -> None:
 
 def _check_keras_loss(vkey: str, exp: str, vspec: dict, dataset: str, datasets: dict) -> None:
     loss = vspec["loss"]
-    kind = R.KERAS_LOSS_TARGETS[loss]
+    declared = R.keras_losses()
+    kind = declared[loss].targets
     allowed = get_experiment(exp).target_kinds
     if kind not in allowed:
-        fitting = [n for n, k in R.KERAS_LOSS_TARGETS.items() if k in allowed]
+        fitting = [n for n, d in declared.items() if d.targets in allowed]
         raise ConfigError(
             f"{vkey}.loss: {loss!r} reads {kind} targets, which {exp} does not build; expected one of {fitting}"
         )
@@ -456,17 +457,17 @@ def _splits(exp: str, spec: dict) -> set[str]:
 
 
 def _check_side(where: str, exp: str, spec: dict, side: dict) -> None:
-    from labelbench.metrics import RUN_METRICS, produces_metric
+    from labelbench.metric_kernels import RUN_METRICS
 
     variant, metric, split = side["variant"], side["metric"], side.get("split", "test")
     if variant not in spec["variants"]:
         raise ConfigError(f"{where}.variant: {variant!r} is not a variant of {exp}; "
                           f"expected one of {sorted(spec['variants'])}")
-    if not produces_metric(exp, metric):
-        experiment = get_experiment(exp)
-        patterns = [f"{p}*" for p in experiment.metric_prefixes]
+    experiment = get_experiment(exp)
+    if not experiment.produces(metric):
         raise ConfigError(f"{where}.metric: {exp} writes no metric {metric!r}; expected one of "
-                          f"{sorted(experiment.metrics) + list(RUN_METRICS) + patterns}")
+                          f"{sorted(experiment.metrics) + list(RUN_METRICS)} or a name matching one of "
+                          f"{list(experiment.metric_families) or 'no pattern'}")
     splits = {"train"} if metric == "final_loss" else _splits(exp, spec)
     if split not in splits:
         raise ConfigError(f"{where}.split: {exp} writes {metric!r} for no split {split!r}; expected one of "

@@ -89,12 +89,12 @@ def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np
 
 
 def dataset_needs(loss: str, meta: dict) -> dict:
-    """Arguments of ``loss`` that come from its dataset's sidecar (``labelbench.registry_names.KERAS_LOSS_NEEDS``),
+    """Arguments of ``loss`` that come from its dataset's sidecar (its registry entry's ``needs``),
     where the sidecar has them."""
-    from labelbench.registry_names import KERAS_LOSS_NEEDS
+    from labelbench.registry import loss_needs
 
     out = {}
-    for argument, key in KERAS_LOSS_NEEDS.get(loss, {}).items():
+    for argument, key in loss_needs(loss).items():
         node = meta
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None

@@ -1,5 +1,5 @@
 from labelbench.io import write_table
-from labelbench.metrics import per_tag_summary
+from labelbench.metric_kernels import per_tag_summary
 from labelbench.scripting import redirect_logs
 
 redirect_logs(snakemake.log[0])

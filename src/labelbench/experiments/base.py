@@ -9,6 +9,7 @@ else names it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from labelbench.errors import ConfigError
+from labelbench.metric_kernels import KERNEL_METRICS, RUN_METRICS, MetricSpec
 
 _REGISTRY: dict[str, Experiment] = {}
 
@@ -32,12 +34,16 @@ class Experiment:
     framework: ClassVar[str] = "keras"
     #: dataset sources it can train on (every variant's dataset is checked at start-up)
     sources: ClassVar[tuple[str, ...]]
-    #: what the targets its losses may read look like (see labelbench.registry_names.KERAS_LOSS_TARGETS)
+    #: what the targets its losses may read look like (each loss's ``targets`` in labelbench.keras.losses)
     target_kinds: ClassVar[tuple[str, ...]] = ("labels",)
-    #: metrics its evaluation writes for every split (besides labelbench.metrics.RUN_METRICS)
+    #: metrics its evaluation writes for every split (besides labelbench.metric_kernels.RUN_METRICS); each has its
+    #: range and direction where it is computed: a kernel's in labelbench.metric_kernels.KERNEL_METRICS, one
+    #: computed by the experiment itself in ``metric_ranges``
     metrics: ClassVar[tuple[str, ...]] = ()
-    #: name patterns of metrics it writes per class or per Grad-CAM setting
-    metric_prefixes: ClassVar[tuple[str, ...]] = ()
+    metric_ranges: ClassVar[dict[str, MetricSpec]] = {}
+    #: metrics it writes per class, per selection criterion or per Grad-CAM setting: a name pattern (a regular
+    #: expression the whole name must match) and the range of every metric it matches
+    metric_families: ClassVar[dict[str, MetricSpec]] = {}
     #: Keras metrics reported while training (labelbench.keras.metrics.TRAINING_METRICS names)
     training_metrics: ClassVar[tuple[str, ...]] = ()
     #: history columns drawn in the curves figure, and summary metrics in the bar figure (None: every metric)
@@ -124,6 +130,28 @@ class Experiment:
 
     # ------------------------------------------------------------------------------------------ tables
 
+    def metric_spec(self, metric: str) -> MetricSpec:
+        """Range and direction of ``metric`` as this experiment writes it: its own declaration, its kernel's, a
+        run metric's, or the first family whose pattern matches the whole name. A metric declared nowhere is
+        refused, naming it: a range is never guessed from a name."""
+        if metric in self.metric_ranges:
+            return self.metric_ranges[metric]
+        if metric in self.metrics and metric in KERNEL_METRICS:
+            return KERNEL_METRICS[metric]
+        if metric in RUN_METRICS:
+            return RUN_METRICS[metric]
+        for pattern, spec in self.metric_families.items():
+            if re.fullmatch(pattern, metric):
+                return spec
+        raise ConfigError(f"experiment {self.name} declares no range for metric {metric!r}: declare it next to the "
+                          f"code that computes it (labelbench.metric_kernels.declare for a kernel, the experiment's "
+                          f"metric_ranges or metric_families otherwise)")
+
+    def produces(self, metric: str) -> bool:
+        """Whether this experiment's evaluation writes ``metric``."""
+        return (metric in RUN_METRICS or metric in self.metrics
+                or any(re.fullmatch(pattern, metric) for pattern in self.metric_families))
+
     def table(self, kind: str, metrics: pd.DataFrame, config: dict, name: str) -> pd.DataFrame:
         """Table ``kind`` of ``metric_tables`` from the long per-run metrics of experiment ``name`` in ``config``."""
         raise ValueError(f"{self.name} makes no table {kind!r} from its metrics; expected one of {self.metric_tables}")
@@ -144,6 +172,13 @@ class Experiment:
         if kind not in common:
             raise ValueError(f"{self.name} draws no figure {kind!r}; expected one of {self.figures}")
         return common[kind]
+
+    def save_figure(self, kind: str, out: str, dpi: int = 110, **inputs) -> None:
+        """Draw figure ``kind`` (:meth:`figure`) from ``inputs`` (``summary``, ``histories``, ``predictions``,
+        ``dataset_dir``) and save it as a PNG at ``out``: the ``experiment_figure`` job."""
+        from labelbench.figures.common import save
+
+        save(self.figure(kind)(experiment=self, **inputs), out, dpi)
 
 
 def register_experiment(cls: type[Experiment]) -> type[Experiment]:

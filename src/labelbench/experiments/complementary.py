@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score
 
+from labelbench.cam_scores import cam_metric_families
 from labelbench.errors import ConfigError
 from labelbench.experiments.base import Experiment, register_experiment
-from labelbench.registry_names import uses_complementary_labels
+from labelbench.metric_kernels import EPOCH, SHARE
+from labelbench.registry import uses_complementary_labels
 from labelbench.selection import ORACLE, selected_column
 
 DEPTHS = ("shallow", "middle", "deep")
@@ -40,7 +42,11 @@ class Complementary(Experiment):
     sources = ("shapes", "cifar10", "mnist", "caltech101", "imagefolder", "digits")
     target_kinds = ("labels", "complementary_labels")
     metrics = ("accuracy",)
-    metric_prefixes = ("accuracy_", "cam_", "best_epoch_by_")
+    metric_ranges = {"accuracy": SHARE}
+    #: per class (accuracy_<class>), per selection criterion (the test accuracy of the epoch it picked and that
+    #: epoch's number), per Grad-CAM measure (labelbench.cam_scores)
+    metric_families = {r"accuracy_by_\w+": SHARE, r"best_epoch_by_\w+": EPOCH, **cam_metric_families(),
+                       r"accuracy_\w+": SHARE}
     bar_metrics = ("accuracy",)
     curve_metrics = ("loss", "val_loss", "val_scel", "val_ure", "val_oracle_accuracy")
     figures = ("curves", "metrics", "confusion")

@@ -7,7 +7,7 @@ import numpy as np
 
 from labelbench.errors import ConfigError
 from labelbench.experiments.base import Experiment, register_experiment
-from labelbench.metrics import landmark_metrics
+from labelbench.metric_kernels import landmark_metrics
 from labelbench.targets import keypoint_names, landmark_targets
 
 WEIGHTINGS = ("none", "empty_down")

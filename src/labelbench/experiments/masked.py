@@ -7,7 +7,7 @@ import numpy as np
 
 from labelbench.errors import ConfigError
 from labelbench.experiments.base import Experiment, register_experiment
-from labelbench.metrics import parity_accuracy
+from labelbench.metric_kernels import parity_accuracy
 
 MASKS = ("odd", "even", "none")
 

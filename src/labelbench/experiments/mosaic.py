@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelbench.experiments.base import Experiment, register_experiment
-from labelbench.metrics import ASL_METRICS, RANKING_METRICS, multilabel_metrics
+from labelbench.metric_kernels import ASL_METRICS, RANKING_METRICS, multilabel_metrics
 
 
 @register_experiment

@@ -24,7 +24,7 @@ import numpy as np
 
 from labelbench.errors import ConfigError
 from labelbench.experiments.base import Experiment, register_experiment
-from labelbench.metrics import mean_average_precision, multilabel_f1
+from labelbench.metric_kernels import SHARE, mean_average_precision, multilabel_f1
 
 GROUPS = ("shape", "colour", "size")
 SIZES = ("small", "large")
@@ -76,6 +76,8 @@ class MultiOutput(Experiment):
     sources = ("shapes",)
     encodings = ("multioutput", "multilabel", "multiclass")
     metrics = ("exact_match", *(f"acc_{g}" for g in GROUPS), "micro_f1", "macro_f1", "map")
+    #: computed here (split_metrics): every attribute right, and each group's accuracy
+    metric_ranges = {"exact_match": SHARE, **{f"acc_{g}": SHARE for g in GROUPS}}
     bar_metrics = ("exact_match", *(f"acc_{g}" for g in GROUPS), "macro_f1")
     figures = ("curves", "metrics")
 

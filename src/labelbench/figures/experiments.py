@@ -15,8 +15,8 @@ import seaborn as sns
 from sklearn.metrics import confusion_matrix
 
 from labelbench.datasets.store import load_dataset
-from labelbench.figures.common import plt, save
-from labelbench.metrics import prob_columns, run_identity
+from labelbench.figures.common import plt
+from labelbench.metric_kernels import prob_columns, run_identity
 
 
 def _identity(path: str) -> tuple[str, int]:
@@ -159,7 +159,7 @@ def landmark_examples(*, predictions: list[str], dataset_dir: str, n: int = 12, 
 
 def keypoint_error_distribution(*, predictions: list[str], **_):
     """Per-image keypoint error (pixels) on test images with an object, every variant, all seeds."""
-    from labelbench.metrics import keypoint_errors
+    from labelbench.metric_kernels import keypoint_errors
 
     rows = []
     for path in predictions:
@@ -211,7 +211,7 @@ def tagging_examples(*, predictions: list[str], dataset_dir: str, n: int = 12, t
 
 
 def per_tag_f1(*, predictions: list[str], threshold: float = 0.5, **_):
-    from labelbench.metrics import per_tag_summary
+    from labelbench.metric_kernels import per_tag_summary
 
     table = per_tag_summary(predictions, threshold)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
@@ -222,14 +222,3 @@ def per_tag_f1(*, predictions: list[str], threshold: float = 0.5, **_):
     ax.set_title("per-tag F1 against tag frequency")
     fig.tight_layout()
     return fig
-
-
-def experiment_figure(figure: str, experiment: str, summary: str, histories: list[str], predictions: list[str],
-                      dataset_dir: str, out: str, dpi: int = 110) -> None:
-    """Draw ``figure`` of ``experiment`` (its declaration names the function) and save it as a PNG."""
-    from labelbench.experiments import get_experiment
-
-    exp = get_experiment(experiment)
-    draw = exp.figure(figure)
-    save(draw(experiment=exp, summary=summary, histories=histories, predictions=predictions,
-              dataset_dir=dataset_dir), out, dpi)

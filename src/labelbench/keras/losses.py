@@ -24,7 +24,8 @@ NEEDS: dict[str, dict[str, str]] = {}
 
 def register(targets: str = "labels", needs: dict[str, str] | None = None):
     """Register a loss builder under its function name, declaring the targets it reads and what it needs from the
-    dataset (the trainer fills those arguments from the sidecar; labelbench.registry_names mirrors this)."""
+    dataset (the trainer fills those arguments from the sidecar). Arguments must be literals: labelbench.registry
+    reads them from this file without importing it, for the config check."""
 
     def add(fn):
         LOSSES[fn.__name__] = fn

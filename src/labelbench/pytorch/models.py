@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from labelbench.errors import ConfigError
-from labelbench.registry_names import is_weights_file
+from labelbench.registry import is_weights_file
 
 log = logging.getLogger("labelbench.tagging")
 

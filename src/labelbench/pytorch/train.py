@@ -102,7 +102,7 @@ def make_optimizer(params, training: dict) -> torch.optim.Optimizer:
 
 
 def _f1(y: np.ndarray, p: np.ndarray, average: str) -> float:
-    from labelbench.metrics import multilabel_f1
+    from labelbench.metric_kernels import multilabel_f1
 
     return multilabel_f1(y, p, average) if len(y) else float("nan")
 
