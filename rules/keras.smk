@@ -24,7 +24,6 @@ rule train_keras:
     resources:
         gpu=train_gpus,
     params:
-        framework="keras",
         run=train_params,
         evaluation=eval_params,
         checkpoint_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/checkpoint",

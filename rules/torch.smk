@@ -25,7 +25,6 @@ rule train_torch:
     resources:
         gpu=train_gpus,
     params:
-        framework="torch",
         run=train_params,
         evaluation=eval_params,
         checkpoint_dir=f"{RESULTS}/{{experiment}}/{{variant}}/{{seed}}/checkpoint",

@@ -99,7 +99,7 @@ def test_every_encoding_trains_and_is_evaluated_through_the_real_trainer(ds, tmp
 
     write_dataset(tmp_path / "data", ds, source="shapes", params={}, inputs={})
     spec = SMOKE["experiments"]["multioutput"]
-    train_run = load_trainer("keras", "cpu", 1)
+    train_run = load_trainer("multioutput", "cpu", 1)
     for encoding in ("multioutput", "multilabel", "multiclass"):
         run = tmp_path / encoding
         outputs = RunOutputs(model=str(run / "model.keras"), history=str(run / "history.csv"),

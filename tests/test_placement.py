@@ -142,7 +142,7 @@ def test_a_backend_other_than_the_one_keras_runs_on_is_refused(monkeypatch):
     with pytest.raises(ValueError, match="backend 'jax' chooses Keras's backend; the torch framework has none"):
         from labelbench.scripting import load_trainer
 
-        load_trainer("torch", "cpu", 1, "jax")
+        load_trainer("tagging", "cpu", 1, "jax")
 
 
 def test_a_device_or_thread_count_out_of_range_is_refused():

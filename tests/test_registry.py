@@ -116,3 +116,18 @@ def test_the_framework_free_test_modules_run_without_loading_a_framework():
             "print('LOADED', sorted(m for m in ('torch', 'tensorflow', 'keras', 'jax') if m in sys.modules), rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tests.parent).stdout
     assert "LOADED [] 0" in out, out[-3000:]
+
+
+def test_both_frameworks_trainers_implement_the_one_trainer_interface():
+    """labelbench.trainers.Trainer is what a training job calls, whatever the framework: both train_run functions
+    take exactly its parameters, with its defaults, and the experiment registry says which one an experiment uses."""
+    from labelbench.experiments import experiment_names, get_experiment
+    from labelbench.trainers import TRAINER_MODULES, Trainer
+
+    torch_train = pytest.importorskip("labelbench.pytorch.train")
+    keras_train = pytest.importorskip("labelbench.keras.train")
+    wanted = [(p.name, p.default) for p in inspect.signature(Trainer.__call__).parameters.values() if p.name != "self"]
+    for module in (torch_train, keras_train):
+        assert [(p.name, p.default) for p in inspect.signature(module.train_run).parameters.values()] == wanted
+    assert TRAINER_MODULES == {"keras": keras_train.__name__, "torch": torch_train.__name__}
+    assert {get_experiment(e).framework for e in experiment_names()} == set(TRAINER_MODULES)

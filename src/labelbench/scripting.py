@@ -177,18 +177,18 @@ def prepare_training_env(framework: str, device: str, threads: int,
                 os.environ["JAX_PLATFORMS"] = "cpu"
 
 
-def load_trainer(framework: str, device: str = "cpu", threads: int = 1,
-                 backend: str | None = None):
-    """``train_run`` of ``framework`` (keras or torch), after setting what its framework needs before import:
-    GPUs hidden when ``device`` is cpu, thread variables set to ``threads``, and for keras ``KERAS_BACKEND`` set to
-    ``backend`` (default tensorflow; :func:`prepare_training_env`)."""
-    if framework not in ("keras", "torch"):
-        raise ValueError(f"framework must be keras or torch, got {framework!r}")
+def load_trainer(experiment: str, device: str = "cpu", threads: int = 1, backend: str | None = None):
+    """The :class:`labelbench.trainers.Trainer` of ``experiment``'s framework (its registry entry), after setting
+    what that framework needs before import: GPUs hidden when ``device`` is cpu, thread variables set to
+    ``threads``, and for keras ``KERAS_BACKEND`` set to ``backend`` (default tensorflow;
+    :func:`prepare_training_env`)."""
+    import importlib
+
+    from labelbench.experiments import get_experiment
+    from labelbench.trainers import TRAINER_MODULES
+
+    framework = get_experiment(experiment).framework
     if framework == "torch" and backend not in (None, "torch"):
         raise ValueError(f"backend {backend!r} chooses Keras's backend; the torch framework has none")
     prepare_training_env(framework, device, threads, backend or "tensorflow")
-    if framework == "keras":
-        from labelbench.keras.train import train_run
-    else:
-        from labelbench.pytorch.train import train_run
-    return train_run
+    return importlib.import_module(TRAINER_MODULES[framework]).train_run

@@ -5,7 +5,7 @@ redirect_logs(snakemake.log[0])  # before the framework's import, so its start-u
 
 run = snakemake.params.run  # device and threads come from the config, never from snakemake.threads (see README)
 # the Keras backend (keras runs only) too: each is set before the framework's import
-train_run = load_trainer(snakemake.params.framework, run["device"], run["threads"], run.get("backend"))
+train_run = load_trainer(run["experiment"], run["device"], run["threads"], run.get("backend"))
 train_run(
     dataset_dir=snakemake.input.dataset.rsplit("/", 1)[0],
     outputs=RunOutputs(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,18 @@ from labelbench.errors import ConfigError
 from labelbench.metric_kernels import KERNEL_METRICS, RUN_METRICS, MetricSpec
 
 _REGISTRY: dict[str, Experiment] = {}
+
+
+class TorchSplits(NamedTuple):
+    """What :meth:`Experiment.torch_datasets` gives the PyTorch trainer: three ``torch.utils.data.Dataset`` objects
+    whose items are (image tensor, target tensor) and which carry ``annotations``, ``indices`` and ``name(i)``
+    (:class:`labelbench.pytorch.data.NusWideDataset`), the class names, and how many images were skipped."""
+
+    train: object
+    val: object
+    test: object
+    classes: list[str]
+    skipped: int
 
 
 class Experiment:
@@ -151,6 +163,12 @@ class Experiment:
         """Whether this experiment's evaluation writes ``metric``."""
         return (metric in RUN_METRICS or metric in self.metrics
                 or any(re.fullmatch(pattern, metric) for pattern in self.metric_families))
+
+    def torch_datasets(self, dataset_dir: str, training: dict, seed: int) -> TorchSplits:
+        """The training, validation and test datasets a PyTorch experiment's trainer reads
+        (:func:`labelbench.pytorch.train.train_run`), as the Keras trainer reads its splits through
+        :meth:`training_targets` and the other hooks. Only a ``framework = "torch"`` experiment has them."""
+        raise ConfigError(f"experiment {self.name} trains with {self.framework}; it builds no PyTorch datasets")
 
     def table(self, kind: str, metrics: pd.DataFrame, config: dict, name: str) -> pd.DataFrame:
         """Table ``kind`` of ``metric_tables`` from the long per-run metrics of experiment ``name`` in ``config``."""

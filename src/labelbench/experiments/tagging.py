@@ -3,9 +3,11 @@ macro and samples P/R/F1 at 0.5 and with per-tag thresholds tuned on validation;
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from labelbench.experiments.base import Experiment, register_experiment
+from labelbench.experiments.base import Experiment, TorchSplits, register_experiment
 from labelbench.metric_kernels import ASL_METRICS, RANKING_METRICS, SHARE, tagging_metrics, tune_thresholds
 
 
@@ -29,6 +31,22 @@ class Tagging(Experiment):
     figures = ("curves", "metrics", "tag_frequency", "examples", "per_tag_f1")
     tables = ("per_tag", "gradcam_localisation")
     gradcam = "torch_tags"
+
+    def torch_datasets(self, dataset_dir: str, training: dict, seed: int) -> TorchSplits:
+        """NUS-WIDE-format folders: the training split less a seeded validation part (``validation_fraction``,
+        default 0.1), and the test split, each image checked once; training images augmented
+        (``training.augment``), all resized to ``training.image_size`` (default 64)."""
+        from labelbench.pytorch.data import NusWideDataset, transforms
+        from labelbench.runs import validation_split
+
+        root = Path(dataset_dir)
+        train_tf, eval_tf = transforms(training.get("image_size", 64), training.get("augment"))
+        on_bad, cache = training.get("on_bad_image", "skip"), training.get("cache_images", False)
+        full = NusWideDataset(root, "train", on_bad_image=on_bad, cache=cache)
+        tr_idx, val_idx = validation_split(len(full.annotations.names), training.get("validation_fraction", 0.1), seed)
+        train, val = full.subset(tr_idx, train_tf), full.subset(val_idx, eval_tf)
+        test = NusWideDataset(root, "test", eval_tf, on_bad, labels=full.classes, cache=cache)
+        return TorchSplits(train, val, test, full.classes, len(full.skipped) + len(test.skipped))
 
     def gradcam_figures(self, spec):
         return [f"gradcam_{i}" for i in range(spec["gradcam"]["images"])]

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -314,7 +315,8 @@ def train_run(
     backend: str | None = None,
 ) -> dict:
     """Train one run and write the model, the per-epoch history and predictions for every split, and its
-    placement (device, threads, Keras backend) in ``run.json`` and as history columns.
+    placement (device, threads, Keras backend) in ``run.json`` and as history columns
+    (:class:`labelbench.trainers.Trainer`).
 
     ``backend``: the Keras backend the config chose; the process must have imported Keras on it (the training
     job sets ``KERAS_BACKEND`` first: :func:`labelbench.scripting.load_trainer`). None: whichever Keras runs on.
@@ -323,133 +325,191 @@ def train_run(
     ``record``: then training stops, the weights of the last finite epoch (or the untrained ones) are kept,
     and the history carries ``diverged = True``.
     """
+    run = {"experiment": experiment, "variant": variant, "seed": seed}
+    name = f"{experiment}/{variant}/seed {seed}"
     if backend is not None and backend != keras.backend.backend():
-        raise RuntimeError(f"{experiment}/{variant}/seed {seed}: the config asks for Keras backend {backend!r}, but "
-                           f"Keras runs on {keras.backend.backend()!r} in this process (KERAS_BACKEND is read when "
-                           "Keras is first imported)")
+        raise RuntimeError(f"{name}: the config asks for Keras backend {backend!r}, but Keras runs on "
+                           f"{keras.backend.backend()!r} in this process (KERAS_BACKEND is read when Keras is first "
+                           "imported)")
     # what the run's checkpoints record, so that a rerun resumes only the same run (labelbench.checkpoints)
     params = dict(experiment=experiment, variant=variant, seed=seed, model_spec=model_spec, training=training,
                   variant_spec=variant_spec, threads=threads, device=device, backend=backend)
     placement = configure(seed, threads, device)
-    log.info("%s/%s/seed %d on %s, %d threads, Keras %s on %s", experiment, variant, seed, placement.device_used,
-             placement.threads, keras.__version__, placement.backend)
-    from labelbench.keras.data import make_dataset, predict
-    from labelbench.keras.losses import get_loss
-    from labelbench.keras.metrics import TRAINING_METRICS
-    from labelbench.keras.models import build_model
-
-    ds = load_dataset(dataset_dir)
+    log.info("%s on %s, %d threads, Keras %s on %s", name, placement.device_used, placement.threads,
+             keras.__version__, placement.backend)
     exp = get_experiment(experiment)
+    data = _splits(exp, dataset_dir, training, variant_spec, seed)
+    model = _compiled_model(exp, data, model_spec, variant_spec, training)
+    from labelbench.keras.data import make_dataset
+
+    val_data = make_dataset(data.monitor.images, data.y_monitor, training["batch_size"], weights=data.w_monitor)
+    build_state(model, val_data)
+    ckpt = Path(outputs.checkpoint_dir)
+    identity = run_identity(params, dataset_dir, _versions())
+    start, history = _load_checkpoint(model, ckpt, identity)
+    chosen = _selection(exp, f"{experiment}/{variant}", training, data.val, ckpt, history)
+    diverged_at, last_good = _fit_epochs(model, data, val_data, chosen, training, seed, start, history, ckpt,
+                                         identity, outputs.tensorboard_dir)
+    if diverged_at is not None:
+        message = f"{name}: the loss became non-finite at epoch {diverged_at[0]}, batch {diverged_at[1]}"
+        if variant_spec.get("on_nan", "fail") != "record":
+            raise TrainingDiverged(message + " (set on_nan: record for this variant if divergence is the finding)")
+        log.warning("%s; recording the divergence and keeping the last finite weights", message)
+        model.set_weights(last_good)
+    elif training.get("patience"):
+        chosen.stop.restore(model)
+    _write_history(history, run, placement, outputs.history)
+    _write_predictions(model, exp, data, chosen, training, variant_spec, run, diverged_at, outputs)
+    write_run_record(outputs.run, **run, framework="keras", placement=placement, versions=_versions())
+    shutil.rmtree(ckpt, ignore_errors=True)  # the finished model supersedes the checkpoints
+    return {"diverged": diverged_at is not None, "epochs": len(history)}
+
+
+@dataclass
+class _Splits:
+    """A run's data: the dataset, its training, validation (or None) and test splits, the split that early
+    stopping watches (validation, else test), targets and sample weights as the variant's loss reads them, and
+    the model's output names."""
+
+    ds: object
+    train: object
+    val: object | None
+    test: object
+    monitor: object
+    y_train: np.ndarray
+    w_train: np.ndarray | None
+    y_monitor: np.ndarray
+    w_monitor: np.ndarray | None
+    names: list[str]
+
+
+def _splits(exp, dataset_dir: str, training: dict, variant_spec: dict, seed: int) -> _Splits:
+    ds = load_dataset(dataset_dir)
     train, test = ds.split("train"), ds.split("test")
     val = None
     if training.get("validation_fraction", 0) > 0:  # model selection on a part of train, never on test
         keep, held = validation_split(len(train.images), training["validation_fraction"], seed)
         val, train = train.take(held), train.take(keep)
     y_train = exp.training_targets(train, variant_spec)
-    spec = {k: v for k, v in model_spec.items() if k != "name"}
     names = exp.output_names(ds, variant_spec)
     w_train = exp.sample_weights(train, variant_spec)
     monitor = val if val is not None else test
-    y_monitor = exp.training_targets(monitor, variant_spec)
-    w_monitor = exp.sample_weights(monitor, variant_spec)
-    model = build_model(model_spec["name"], ds.images.shape[1:], len(names), **spec)
-    # what the loss declares it needs from the dataset (e.g. the transition matrix the labels were drawn with)
-    loss_args = {**dataset_needs(variant_spec["loss"], ds.meta), **exp.loss_arguments(ds, variant_spec),
-                 **variant_spec.get("loss_args", {})}
-    loss = get_loss(variant_spec["loss"], **loss_args)
-    model.compile(optimizer=_optimizer(training), loss=loss,
-                  metrics=[TRAINING_METRICS[m] for m in exp.training_metrics])
+    return _Splits(ds, train, val, test, monitor, y_train, w_train, exp.training_targets(monitor, variant_spec),
+                   exp.sample_weights(monitor, variant_spec), names)
 
-    val_data = make_dataset(monitor.images, y_monitor, training["batch_size"], weights=w_monitor)
-    build_state(model, val_data)
-    ckpt = Path(outputs.checkpoint_dir)
-    identity = run_identity(params, dataset_dir, _versions())
-    start, history = _load_checkpoint(model, ckpt, identity)
-    last_good = model.get_weights()
-    patience = training.get("patience")
-    # model selection (labelbench.keras.selection): early stopping on the configured criterion, and the best
-    # epoch of every criterion the experiment records, computed on the validation images' complementary labels
-    # (and, for the oracle alone, their true labels)
+
+def _compiled_model(exp, data: _Splits, model_spec: dict, variant_spec: dict, training: dict):
+    """The configured model, compiled with the variant's loss (its arguments: what the loss declares it needs from
+    the dataset, e.g. the transition matrix the labels were drawn with, then the experiment's, then the config's)
+    and the experiment's training metrics."""
+    from labelbench.keras.losses import get_loss
+    from labelbench.keras.metrics import TRAINING_METRICS
+    from labelbench.keras.models import build_model
+
+    spec = {k: v for k, v in model_spec.items() if k != "name"}
+    model = build_model(model_spec["name"], data.ds.images.shape[1:], len(data.names), **spec)
+    loss_args = {**dataset_needs(variant_spec["loss"], data.ds.meta), **exp.loss_arguments(data.ds, variant_spec),
+                 **variant_spec.get("loss_args", {})}
+    model.compile(optimizer=_optimizer(training), loss=get_loss(variant_spec["loss"], **loss_args),
+                  metrics=[TRAINING_METRICS[m] for m in exp.training_metrics])
+    return model
+
+
+@dataclass
+class _Chosen:
+    """Model selection (labelbench.keras.selection): early stopping on the configured criterion, and the best
+    epoch of every criterion the experiment records, computed on the validation images' complementary labels
+    (and, for the oracle alone, their true labels)."""
+
+    stop: Selection
+    recorded: tuple[str, ...]
+    inputs: dict
+    oracle_labels: np.ndarray | None
+
+
+def _selection(exp, where: str, training: dict, val, ckpt: Path, history: list[dict]) -> _Chosen:
     driving = exp.selection(training)
     check_selection("training.selection", driving, exp.selection_criteria, training.get("validation_fraction", 0))
     recorded = exp.selection_criteria if val is not None else ()
-    selection_inputs = exp.selection_inputs(val) if recorded else {}
-    if driving in COMPLEMENTARY and "complementary_labels" not in selection_inputs:
-        raise ConfigError(f"{experiment}/{variant}: training.selection {driving!r} reads the validation images' "
-                          "complementary labels, but its dataset has none; add `complementary: {method: uniform}` "
-                          "to the dataset's entry, or select on loss")
+    inputs = exp.selection_inputs(val) if recorded else {}
+    if driving in COMPLEMENTARY and "complementary_labels" not in inputs:
+        raise ConfigError(f"{where}: training.selection {driving!r} reads the validation "
+                          "images' complementary labels, but its dataset has none; add `complementary: {method: "
+                          "uniform}` to the dataset's entry, or select on loss")
     oracle_labels = val.targets() if set(recorded) & set(ORACLE) else None
-    stop = Selection(driving, recorded, patience, ckpt, history)
-    callbacks = [_tensorboard(outputs.tensorboard_dir)] if outputs.tensorboard_dir else []
-    guard = NaNGuard()
-    diverged_at = None
+    return _Chosen(Selection(driving, recorded, training.get("patience"), ckpt, history), recorded, inputs,
+                   oracle_labels)
+
+
+def _fit_epochs(model, data: _Splits, val_data, chosen: _Chosen, training: dict, seed: int, start: int,
+                history: list[dict], ckpt: Path, identity: dict, tensorboard_dir: str | None):
+    """Epochs ``start`` to the configured count, each in the batch order and with the augmentation draws of
+    (seed, epoch) alone and checkpointed; appends to ``history``. Returns where the loss became non-finite
+    ((epoch, batch), or None) and the last finite weights."""
+    from labelbench.keras.data import make_dataset
+
+    callbacks = [_tensorboard(tensorboard_dir)] if tensorboard_dir else []
+    guard, diverged_at, last_good = NaNGuard(), None, model.get_weights()
     augment = augmenter(training.get("augment"), seed)
+    bs = training["batch_size"]
     for epoch in range(start, training["epochs"]):
-        if stop.stopped:
+        if chosen.stop.stopped:
             break
         epoch_seed = seed * 100_003 + epoch  # batch order and augmentation draws of this epoch alone
-        data = make_dataset(train.images, y_train, training["batch_size"], shuffle_seed=epoch_seed,
-                            weights=w_train, augment=augment, augment_seed=epoch_seed,
-                            drop_remainder=len(train.images) > training["batch_size"])
+        batches = make_dataset(data.train.images, data.y_train, bs, shuffle_seed=epoch_seed, weights=data.w_train,
+                               augment=augment, augment_seed=epoch_seed, drop_remainder=len(data.train.images) > bs)
         # shuffle=False: the order is the epoch's own; Keras would otherwise shuffle a PyDataset's batches
-        fit = model.fit(data, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
+        fit = model.fit(batches, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
                         callbacks=[guard, *callbacks], verbose=2, shuffle=False)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
         if guard.where is not None or not all(math.isfinite(v) for v in row.values()):
             diverged_at = guard.where or (epoch + 1, 0)
             history.append({**row, "diverged": True})
             break
-        row.update(measure(model, val.images, selection_inputs, oracle_labels, recorded, training["batch_size"])
-                   if recorded else {})
+        if chosen.recorded:
+            row.update(measure(model, data.val.images, chosen.inputs, chosen.oracle_labels, chosen.recorded, bs))
         history.append({**row, "diverged": False})
         last_good = model.get_weights()
-        stop.update(model, row)
+        chosen.stop.update(model, row)
         _save_checkpoint(model, ckpt, epoch + 1, history, identity)
-
     for callback in callbacks:
         if isinstance(callback, EpochScalars):
             callback.close()
-    run = f"{experiment}/{variant}/seed {seed}"
-    if diverged_at is not None:
-        message = f"{run}: the loss became non-finite at epoch {diverged_at[0]}, batch {diverged_at[1]}"
-        if variant_spec.get("on_nan", "fail") != "record":
-            raise TrainingDiverged(message + " (set on_nan: record for this variant if divergence is the finding)")
-        log.warning("%s; recording the divergence and keeping the last finite weights", message)
-        model.set_weights(last_good)
-    elif patience:
-        stop.restore(model)
+    return diverged_at, last_good
 
+
+def _write_history(history: list[dict], run: dict, placement: Placement, path: str) -> None:
     hist = pd.DataFrame(history)
     hist = hist[["epoch", *sorted(c for c in hist if c not in ("epoch", "diverged")), "diverged"]]
-    hist.insert(0, "experiment", experiment)
-    hist.insert(1, "variant", variant)
-    hist.insert(2, "seed", seed)
-    write_table(add_placement_columns(hist, placement), outputs.history)
+    for position, (key, value) in enumerate(run.items()):
+        hist.insert(position, key, value)
+    write_table(add_placement_columns(hist, placement), path)
 
-    frames, outputs_of = [], {}
-    parts = [("train", train), ("test", test)] + ([("val", val)] if val is not None else [])
+
+def _write_predictions(model, exp, data: _Splits, chosen: _Chosen, training: dict, variant_spec: dict, run: dict,
+                       diverged_at, outputs: RunOutputs) -> None:
+    """The kept model (saved) and its probabilities on every split beside the true labels; with selection
+    criteria recorded, the test images under each criterion's best epoch too."""
+    from labelbench.keras.data import predict
+
+    frames, outputs_of, bs = [], {}, training["batch_size"]
+    parts = [("train", data.train), ("test", data.test)] + ([("val", data.val)] if data.val is not None else [])
     for split_name, part in parts:
-        probs = outputs_of[split_name] = predict(model, part.images, training["batch_size"])
-        frame = pd.DataFrame({"experiment": experiment, "variant": variant, "seed": seed, "split": split_name,
-                              "sample": np.arange(len(part.images)), **exp.true_label_columns(part, variant_spec)})
-        frame = pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in names])], axis=1)
-        frames.append(frame)
+        probs = outputs_of[split_name] = predict(model, part.images, bs)
+        frame = pd.DataFrame({**run, "split": split_name, "sample": np.arange(len(part.images)),
+                              **exp.true_label_columns(part, variant_spec)})
+        frames.append(pd.concat([frame, pd.DataFrame(probs, columns=[f"p_{c}" for c in data.names])], axis=1))
     preds = pd.concat(frames, ignore_index=True)
     preds["diverged"] = diverged_at is not None
     with atomic_path(outputs.model, suffix=".keras") as tmp:
         model.save(tmp)
-    if recorded:  # the test images under each criterion's best epoch, beside the kept model's
-        restored = patience and diverged_at is None and stop.path(stop.driving).is_file()
+    if chosen.recorded:
+        stop = chosen.stop
+        restored = training.get("patience") and diverged_at is None and stop.path(stop.driving).is_file()
         kept = (stop.driving, outputs_of["test"]) if restored else None
-        chosen = selected_predictions(model, stop, test.images, names, training["batch_size"], final=kept)
+        picked = selected_predictions(model, stop, data.test.images, data.names, bs, final=kept)
         test_rows = np.flatnonzero(preds["split"].to_numpy() == "test")
-        extra = pd.DataFrame({c: np.nan for c in chosen}, index=preds.index)
-        extra.iloc[test_rows] = pd.DataFrame(chosen).to_numpy()
+        extra = pd.DataFrame({c: np.nan for c in picked}, index=preds.index)
+        extra.iloc[test_rows] = pd.DataFrame(picked).to_numpy()
         preds = pd.concat([preds, extra], axis=1)
     write_table(preds, outputs.predictions)
-    write_run_record(outputs.run, experiment=experiment, variant=variant, seed=seed, framework="keras",
-                     placement=placement, versions=_versions())
-    shutil.rmtree(ckpt, ignore_errors=True)  # the finished model supersedes the checkpoints
-    return {"diverged": diverged_at is not None, "epochs": len(history)}
-
-

@@ -13,6 +13,7 @@ import logging
 import math
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +24,12 @@ from tqdm import tqdm
 
 from labelbench.checkpoints import resume_or_clear, run_identity
 from labelbench.errors import TrainingDiverged
+from labelbench.experiments import get_experiment
 from labelbench.io import atomic_path, write_table
-from labelbench.pytorch.data import NusWideDataset, model_input, transforms
+from labelbench.pytorch.data import model_input
 from labelbench.pytorch.losses import get_loss
 from labelbench.pytorch.models import build_model
-from labelbench.runs import Placement, add_placement_columns, gpu_missing, validation_split, write_run_record
+from labelbench.runs import Placement, add_placement_columns, gpu_missing, write_run_record
 
 log = logging.getLogger("labelbench.tagging")
 
@@ -124,80 +126,93 @@ def train_run(
     variant_spec: dict,
     threads: int = 1,
     device: str = "cpu",
+    backend: str | None = None,
 ) -> dict:
-    """Train one tagging run; write ``model.pt`` (best epoch), history, val/test predictions, and the run's
-    placement (device, threads) in ``run.json`` and as history columns."""
+    """Train one run of a PyTorch experiment on the datasets it builds
+    (:meth:`labelbench.experiments.Experiment.torch_datasets`); write ``model.pt`` (best epoch), history, val/test
+    predictions, and the run's placement (device, threads) in ``run.json`` and as history columns. ``backend``
+    is Keras's choice and has no meaning here (:class:`labelbench.trainers.Trainer`); None or torch only."""
+    if backend not in (None, "torch"):
+        raise ValueError(f"backend {backend!r} chooses Keras's backend; the torch framework has none")
     # what the run's checkpoints record, so that a rerun resumes only the same run (labelbench.checkpoints)
     params = dict(experiment=experiment, variant=variant, seed=seed, model_spec=model_spec, training=training,
                   variant_spec=variant_spec, threads=threads, device=device)
     where = placement(device, configure(seed, threads, training.get("deterministic", True), device))
     device = torch.device("cpu" if where.kind == "cpu" else "cuda")  # from here on, what the run computes on
-    root = Path(dataset_dir)
-    size = training.get("image_size", 64)
-    train_tf, eval_tf = transforms(size, training.get("augment"))
-    on_bad = training.get("on_bad_image", "skip")
-    cache = training.get("cache_images", False)
-    full = NusWideDataset(root, "train", on_bad_image=on_bad, cache=cache)
-    tr_idx, val_idx = validation_split(len(full.annotations.names), training.get("validation_fraction", 0.1), seed)
-    train_ds, val_ds = full.subset(tr_idx, train_tf), full.subset(val_idx, eval_tf)  # images checked once
-    test_ds = NusWideDataset(root, "test", eval_tf, on_bad, labels=full.classes, cache=cache)
-    skipped = len(full.skipped) + len(test_ds.skipped)
-    classes = full.classes
-    workers = training.get("workers", 0)
-    bs = training["batch_size"]
+    data = get_experiment(experiment).torch_datasets(dataset_dir, training, seed)
     log.info("%d train / %d validation / %d test images, %d tags, %d skipped, device %s",
-             len(train_ds), len(val_ds), len(test_ds), len(classes), skipped, device)
+             len(data.train), len(data.val), len(data.test), len(data.classes), data.skipped, device)
+    setup = _build(model_spec, variant_spec, training, len(data.classes), device)
+    ckpt = Path(outputs.checkpoint_dir)
+    identity = run_identity(params, dataset_dir, {"torch": torch.__version__})
+    start, history, best = _resume(setup, ckpt, identity, device)
+    best = _train_epochs(setup, data, training, seed, f"{experiment}/{variant}/seed {seed}", start, history, best,
+                         ckpt, identity, outputs.tensorboard_dir, device)
+    if (ckpt / "best.pt").is_file():
+        setup.model.load_state_dict(torch.load(ckpt / "best.pt", map_location=device, weights_only=True)["model"])
+    run = {"experiment": experiment, "variant": variant, "seed": seed}
+    _write_history(history, best, run, where, outputs.history)
+    _write_predictions(setup, data, training, run, device, outputs.predictions)
+    _save(Path(outputs.model), {"model": setup.model.state_dict(), "model_spec": model_spec, "classes": data.classes,
+                                "image_size": training.get("image_size", 64), "best_epoch": best["epoch"]})
+    write_run_record(outputs.run, experiment=experiment, variant=variant, seed=seed,
+                     framework="torch", placement=where, versions={"torch": torch.__version__})
+    shutil.rmtree(ckpt, ignore_errors=True)  # the finished model supersedes the checkpoints
+    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["score"]}
 
+
+@dataclass
+class _Setup:
+    """What one run trains: the model (channels-last or not), its loss and optimiser."""
+
+    model: torch.nn.Module
+    loss_fn: object
+    optimizer: torch.optim.Optimizer
+    channels_last: bool
+
+
+def _build(model_spec: dict, variant_spec: dict, training: dict, n_outputs: int, device) -> _Setup:
     spec = {k: v for k, v in model_spec.items() if k != "name"}
-    model = build_model(model_spec["name"], len(classes), **spec).to(device)
+    model = build_model(model_spec["name"], n_outputs, **spec).to(device)
     # channels-last convolutions: on CUDA for the tensor cores; on CPU too, measured on 2 cores at 64 px, batch 32:
     # small_cnn's training step 465 → 712 images/s, mobilenet_v3_small ~430 → ~630
     channels_last = training.get("channels_last", True)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = get_loss(variant_spec["loss"], **variant_spec.get("loss_args", {}))
-    optimizer = make_optimizer(model.parameters(), training)
+    return _Setup(model, loss_fn, make_optimizer(model.parameters(), training), channels_last)
 
-    ckpt = Path(outputs.checkpoint_dir)
-    start, history, best = 0, [], {"score": -1.0, "epoch": 0}
-    identity = run_identity(params, dataset_dir, {"torch": torch.__version__})
+
+def _resume(setup: _Setup, ckpt: Path, identity: dict, device) -> tuple[int, list[dict], dict]:
+    """(epochs done, history, best epoch so far) from the run's checkpoint when it is this run's, else a fresh
+    start (and nothing of the folder is read, a stale best.pt included)."""
     last = ckpt / "last.pt"
     state = torch.load(last, map_location=device, weights_only=False) if last.is_file() else None
-    if resume_or_clear(ckpt, state, identity):  # else nothing of the folder is read (a stale best.pt included)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, history, best = state["epoch"], state["history"], state["best"]
-        log.info("resuming from %s after epoch %d", ckpt, start)
+    if not resume_or_clear(ckpt, state, identity):
+        return 0, [], {"score": -1.0, "epoch": 0}
+    setup.model.load_state_dict(state["model"])
+    setup.optimizer.load_state_dict(state["optimizer"])
+    log.info("resuming from %s after epoch %d", ckpt, state["epoch"])
+    return state["epoch"], state["history"], state["best"]
 
-    writer = summary_writer(outputs.tensorboard_dir) if outputs.tensorboard_dir else None
-    val_loader = _loader(val_ds, bs, False, workers, None, device)
-    y_val = val_ds.annotations.targets[val_ds.indices]
-    run = f"{experiment}/{variant}/seed {seed}"
+
+def _train_epochs(setup: _Setup, data, training: dict, seed: int, run: str, start: int, history: list[dict],
+                  best: dict, ckpt: Path, identity: dict, tensorboard_dir: str | None, device) -> dict:
+    """Epochs ``start`` to the configured count, each checkpointed, with early stopping on validation macro F1
+    (resumable: the best epoch is in the checkpoint); appends to ``history`` and returns the best epoch."""
+    writer = summary_writer(tensorboard_dir) if tensorboard_dir else None
+    workers, bs = training.get("workers", 0), training["batch_size"]
+    val_loader = _loader(data.val, bs, False, workers, None, device)
+    y_val = data.val.annotations.targets[data.val.indices]
     patience = training.get("patience")
     for epoch in range(start, training["epochs"]):
-        if patience and epoch - best["epoch"] >= patience:  # early stopping on validation macro F1 (resumable:
-            log.info("no better validation macro F1 for %d epochs: stopping", patience)  # best is checkpointed)
+        if patience and epoch - best["epoch"] >= patience:
+            log.info("no better validation macro F1 for %d epochs: stopping", patience)
             break
-        torch.manual_seed(seed * 100_003 + epoch)  # augmentation draws of this epoch
-        loader = _loader(train_ds, bs, True, workers, seed * 100_003 + epoch, device)
-        model.train()
-        losses = []
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{training['epochs']}", file=sys.stderr, mininterval=10,
-                   ncols=100)
-        for x, y in bar:
-            x, y = model_input(x, device, channels_last), y.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                loss = loss_fn(model(x).float(), y)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(f"{run}: the loss became non-finite at epoch {epoch + 1}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-        p_val = predict(model, val_loader, device, channels_last)
+        loss = _one_epoch(setup, data.train, training, seed * 100_003 + epoch, epoch, run, device)
+        p_val = predict(setup.model, val_loader, device, setup.channels_last)
         score = _f1(y_val, p_val, "macro")
-        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_macro_f1": score,
-               "val_micro_f1": _f1(y_val, p_val, "micro")}
+        row = {"epoch": epoch + 1, "loss": loss, "val_macro_f1": score, "val_micro_f1": _f1(y_val, p_val, "micro")}
         history.append(row)
         log.info("epoch %d: loss %.4f, validation macro F1 %.4f", epoch + 1, row["loss"], score)
         if writer:
@@ -206,38 +221,56 @@ def train_run(
                     writer.add_scalar(k, v, epoch + 1)
         if math.isfinite(score) and score > best["score"]:
             best = {"score": score, "epoch": epoch + 1}
-            _save(ckpt / "best.pt", {"model": model.state_dict()})
-        _save(ckpt / "last.pt", {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            _save(ckpt / "best.pt", {"model": setup.model.state_dict()})
+        _save(ckpt / "last.pt", {"model": setup.model.state_dict(), "optimizer": setup.optimizer.state_dict(),
                                  "epoch": epoch + 1, "history": history, "best": best, "identity": identity})
     if writer:
         writer.close()
+    return best
 
-    if (ckpt / "best.pt").is_file():
-        model.load_state_dict(torch.load(ckpt / "best.pt", map_location=device, weights_only=True)["model"])
+
+def _one_epoch(setup: _Setup, train_ds, training: dict, epoch_seed: int, epoch: int, run: str, device) -> float:
+    """One pass over the training images in the order and with the augmentation draws of ``epoch_seed`` alone;
+    the mean training loss."""
+    torch.manual_seed(epoch_seed)  # augmentation draws of this epoch
+    loader = _loader(train_ds, training["batch_size"], True, training.get("workers", 0), epoch_seed, device)
+    setup.model.train()
+    losses = []
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{training['epochs']}", file=sys.stderr, mininterval=10, ncols=100)
+    for x, y in bar:
+        x, y = model_input(x, device, setup.channels_last), y.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = setup.loss_fn(setup.model(x).float(), y)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"{run}: the loss became non-finite at epoch {epoch + 1}")
+        setup.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        setup.optimizer.step()
+        losses.append(float(loss.detach()))
+    return float(np.mean(losses))
+
+
+def _write_history(history: list[dict], best: dict, run: dict, where: Placement, path: str) -> None:
     hist = pd.DataFrame(history)
     hist["best"] = hist["epoch"] == best["epoch"]
-    hist.insert(0, "experiment", experiment)
-    hist.insert(1, "variant", variant)
-    hist.insert(2, "seed", seed)
-    write_table(add_placement_columns(hist, where), outputs.history)
+    for position, (key, value) in enumerate(run.items()):
+        hist.insert(position, key, value)
+    write_table(add_placement_columns(hist, where), path)
 
-    frames = []
-    for split, ds in (("val", val_ds), ("test", test_ds)):
-        probs = predict(model, _loader(ds, bs, False, workers, None, device), device, channels_last)
-        frame = pd.DataFrame({"experiment": experiment, "variant": variant, "seed": seed, "split": split,
-                              "sample": ds.indices, "image_name": [ds.name(i) for i in range(len(ds))]})
+
+def _write_predictions(setup: _Setup, data, training: dict, run: dict, device, path: str) -> None:
+    """The kept model's probabilities on the validation and test images, beside their true tags."""
+    frames, classes = [], data.classes
+    for split, ds in (("val", data.val), ("test", data.test)):
+        loader = _loader(ds, training["batch_size"], False, training.get("workers", 0), None, device)
+        probs = predict(setup.model, loader, device, setup.channels_last)
+        frame = pd.DataFrame({**run, "split": split, "sample": ds.indices,
+                              "image_name": [ds.name(i) for i in range(len(ds))]})
         y = ds.annotations.targets[ds.indices]
         frame = pd.concat([frame, pd.DataFrame(y, columns=[f"tag_{c}" for c in classes]),
                            pd.DataFrame(probs.reshape(len(ds), len(classes)), columns=[f"p_{c}" for c in classes])],
                           axis=1)
         frames.append(frame)
     preds = pd.concat(frames, ignore_index=True)
-    preds["skipped_images"] = skipped
-    write_table(preds, outputs.predictions)
-    _save(Path(outputs.model), {"model": model.state_dict(), "model_spec": model_spec, "classes": classes,
-                                "image_size": size, "best_epoch": best["epoch"]})
-    write_run_record(outputs.run, experiment=experiment, variant=variant, seed=seed,
-                     framework="torch", placement=where, versions={"torch": torch.__version__})
-    shutil.rmtree(ckpt, ignore_errors=True)
-    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["score"]}
-
+    preds["skipped_images"] = data.skipped
+    write_table(preds, path)
