@@ -34,6 +34,9 @@ rule step_timing:
     conda:
         SOFTWARE
     threads: speed_threads
+    # needs only the dataset: timed beside the training jobs rather than alone after them (2.5 min at the end of
+    # a default run, measured)
+    priority: LONG_TAIL
     resources:
         gpu=train_gpus,
     params:

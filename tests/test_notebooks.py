@@ -41,10 +41,11 @@ def test_a_failing_cell_is_named_and_leaves_no_output(tmp_path):
 def test_summary_wide_and_paired_differences():
     import pandas as pd
 
-    rows = [("m", v, s, "test", "acc", val) for v, vals in {"a": [0.5, 0.7], "b": [0.4, 0.4]}.items()
+    rows = [("masked", v, s, "test", "accuracy", val) for v, vals in {"a": [0.5, 0.7], "b": [0.4, 0.4]}.items()
             for s, val in enumerate(vals)]
     metrics = pd.DataFrame(rows, columns=["experiment", "variant", "seed", "split", "metric", "value"])
-    wide = summary_wide(summarise(metrics), "test", ["acc"])
-    assert wide.loc["a", "acc"].startswith("0.600 [") and wide.loc["b", "acc"] == "0.400 [0.400, 0.400]"
+    wide = summary_wide(summarise(metrics), "test", ["accuracy"])
+    assert wide.loc["a", "accuracy"] == "0.600 [0.000, 1.000]"  # two seeds this far apart: all the range says
+    assert wide.loc["b", "accuracy"] == "0.400 [0.400, 0.400]"
     diff = paired_differences(metrics, "a", "b")
     assert diff["a - b"].round(6).tolist() == [0.1, 0.3]
