@@ -31,12 +31,12 @@ rule step_timing:
         f"{RESULTS}/logs/step_timing/{{experiment}}.log",
     wildcard_constraints:
         experiment=experiments_timed(),
-    conda:
-        SOFTWARE
-    threads: speed_threads
     # needs only the dataset: timed beside the training jobs rather than alone after them (2.5 min at the end of
     # a default run, measured)
     priority: LONG_TAIL
+    conda:
+        SOFTWARE
+    threads: speed_threads
     resources:
         gpu=train_gpus,
     params:

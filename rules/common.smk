@@ -4,7 +4,7 @@ from pathlib import Path
 from labelbench.config import (
     experiment_config,
     keras_backend,
-    training_cost,
+    training_priority,
     training_device,
 )
 from labelbench.experiments import get_experiment
@@ -278,8 +278,8 @@ LONG_TAIL = 50_000
 
 
 def train_priority(wildcards):
-    """Longest training jobs first (labelbench.config.training_cost)."""
-    return training_cost(config, wildcards.experiment, wildcards.variant)
+    """Longest training jobs first (labelbench.config.training_priority)."""
+    return training_priority(config, wildcards.experiment, wildcards.variant)
 
 
 def train_threads(wildcards):

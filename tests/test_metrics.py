@@ -153,6 +153,16 @@ def test_every_metric_an_experiment_writes_declares_its_range_and_none_is_guesse
                                           r"declare it next to the code that computes it"):
         get_experiment("mosaic").metric_spec("accuracy_by_loss")
     assert not get_experiment("mosaic").produces("accuracy_by_loss")
+    # only the PyTorch trainer counts skipped images; a class named after a user's folder may hold any character
+    assert get_experiment("tagging").produces("skipped_images") and not get_experiment("mosaic").produces(
+        "skipped_images")
+    complementary = get_experiment("complementary")
+    assert complementary.metric_spec("accuracy_golden-retriever") == complementary.metric_spec("accuracy_sea lion")
+    assert complementary.metric_spec("accuracy_sea lion").bounds == (0.0, 1.0)
+    # ROAD: removing the most relevant pixels first should drop the score (lower is better), the least relevant not
+    assert not complementary.metric_spec("cam_road_morf_deep_predicted").higher_is_better
+    assert complementary.metric_spec("cam_road_lerf_deep_predicted").higher_is_better
+    assert not complementary.produces("cam_ratio_deep_true")  # the ratio stays in the study table
 
 
 def test_an_epoch_number_is_summarised_as_one_at_least_not_as_a_share():

@@ -14,6 +14,7 @@ import yaml
 from conftest import ROOT, run_snakemake
 
 from labelbench.config import (
+    MAX_TRAINING_PRIORITY,
     UNKNOWN_MODEL_MFLOP_PER_PIXEL,
     UNSTATED_TRAINING_IMAGES,
     keras_backend,
@@ -21,6 +22,7 @@ from labelbench.config import (
     training_cost,
     training_device,
     training_images,
+    training_priority,
 )
 from labelbench.errors import DeviceError
 from labelbench.report import training_placement
@@ -430,3 +432,14 @@ def test_training_jobs_are_ranked_by_their_size_from_the_config_alone():
     # a width counts by its square; a model the table does not know costs a small convnet's
     assert model_mflop_per_pixel({"name": "vgg13", "width": 1.0}) == pytest.approx(16 * 11.65 / 32**2)
     assert model_mflop_per_pixel({"name": "my_net"}) == UNKNOWN_MODEL_MFLOP_PER_PIXEL
+    # a width left out is the builder's default (mini-Xception's is 0.25, VGG-13's 1.0)
+    assert model_mflop_per_pixel({"name": "mini_xception"}) == model_mflop_per_pixel(
+        {"name": "mini_xception", "width": 0.25})
+    # the priority keeps the order on a log scale and stays below the Grad-CAM tables' and dataset builds' even for
+    # the paper config's full-size jobs (tens of millions of GFLOP)
+    paper = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
+    for config in (default, paper):
+        pairs = [(training_cost(config, e, v), training_priority(config, e, v))
+                 for e, spec in config["experiments"].items() for v in spec["variants"]]
+        assert max(p for _, p in pairs) <= MAX_TRAINING_PRIORITY < 50_000
+        assert sorted(pairs) == sorted(pairs, key=lambda pair: (pair[1], pair[0]))

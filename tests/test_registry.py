@@ -81,6 +81,11 @@ def test_a_new_loss_is_known_to_the_config_check_from_its_decorator_alone(tmp_pa
         with pytest.raises(ValueError, match="keras/losses.py: @register of my_weighted_loss takes literal "
                                              "arguments only"):
             R.keras_losses()
+        positional = extra.replace('targets="weighted_labels"', '"weighted_labels"')
+        (package / "keras/losses.py").write_text(source + positional)
+        R.keras_losses.cache_clear()
+        with pytest.raises(ValueError, match="@register of my_weighted_loss takes keyword arguments only"):
+            R.keras_losses()
     finally:
         R.keras_losses.cache_clear()
 

@@ -22,10 +22,15 @@ CAM_MEASURES = {
     "agreement": {"spearman": SIGNED, "iou_top20": SHARE},
     "localisation": {"mass_in_mask": SHARE, "mask_share": MetricSpec(0.0, 1.0, None),
                      "ratio": MetricSpec(0.0, DISTANCE.high, True), "pointing": SHARE},
-    "faithfulness": {"deletion_auc": MetricSpec(0.0, 1.0, False), "insertion_auc": SHARE, "road_morf": SIGNED,
-                     "road_lerf": MetricSpec(-1.0, 1.0, False), "road_combined": SIGNED},
+    # ROAD (labelbench.cam_faithfulness): a faithful map's most relevant pixels removed first (MoRF) drop the score
+    # most (lower is better), its least relevant ones (LeRF) least (higher is better)
+    "faithfulness": {"deletion_auc": MetricSpec(0.0, 1.0, False), "insertion_auc": SHARE,
+                     "road_morf": MetricSpec(-1.0, 1.0, False), "road_lerf": SIGNED, "road_combined": SIGNED},
 }
 MEASURES = {kind: tuple(measures) for kind, measures in CAM_MEASURES.items()}
+#: the measures that become per-seed metrics (labelbench.metrics.cam_observations); the mask's own share and the
+#: ratio stay in the study table
+OBSERVED = {**MEASURES, "localisation": ("mass_in_mask", "pointing")}
 BOUNDS = {m: spec.bounds for measures in CAM_MEASURES.values() for m, spec in measures.items()}
 #: the name pattern of a Grad-CAM metric (labelbench.metrics.cam_observations):
 #: cam_[<method>_]<measure>_<depth>_<target>
@@ -33,8 +38,9 @@ CAM_METRIC_PATTERN = r"cam_(?:[a-z0-9]+_)?{measure}_[a-z]+_[a-z]+"
 
 
 def cam_metric_families() -> dict[str, MetricSpec]:
-    """Name patterns and ranges of every Grad-CAM metric :func:`cam_observations` writes."""
-    return {CAM_METRIC_PATTERN.format(measure=m): spec for kind in CAM_MEASURES.values() for m, spec in kind.items()}
+    """Name patterns and ranges of every Grad-CAM metric :func:`labelbench.metrics.cam_observations` writes."""
+    return {CAM_METRIC_PATTERN.format(measure=m): CAM_MEASURES[kind][m] for kind, names in OBSERVED.items()
+            for m in names}
 
 
 def top_share_iou(a: np.ndarray, b: np.ndarray, share: float = 0.2) -> float:

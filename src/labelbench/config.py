@@ -10,6 +10,7 @@ cannot tell (the classes of an ``imagefolder``) is checked when the dataset is b
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -553,11 +554,13 @@ def training_images(data: dict) -> int:
 #: mini-Xception at 1/4 width 9.17, the landmark CNN 5.74, the tagging CNN 69.0 at 64x64, the 64-unit MLP 0.10 at
 #: 28x28; torchvision's and Keras's published counts for the paper config's full-size networks (Xception 8.4 GFLOP
 #: at 299x299, ResNeXt-50 4.3 GFLOP at 224x224, TResNet-L 10.9 GFLOP at 224x224). A width multiplies a
-#: convnet's cost by its square (``width`` relative to the count's).
+#: convnet's cost by its square: (MFLOP per pixel, the width it was counted at, the builder's default width).
+#: Other size arguments (the landmark CNN's ``filters``, the tagging CNN's ``widths``) are not counted.
 MODEL_MFLOP_PER_PIXEL = {
-    "vgg13": (11.65 / 32**2, 0.25), "mini_xception": (9.17 / 32**2, 0.25), "landmark_cnn": (5.74 / 32**2, None),
-    "small_cnn": (69.0 / 64**2, None), "mlp": (0.10 / 28**2, None), "xception": (8400 / 299**2, None),
-    "resnext50_32x4d": (4300 / 224**2, None), "tresnet_l": (10900 / 224**2, None),
+    "vgg13": (11.65 / 32**2, 0.25, 1.0), "mini_xception": (9.17 / 32**2, 0.25, 0.25),
+    "landmark_cnn": (5.74 / 32**2, None, None), "small_cnn": (69.0 / 64**2, None, None),
+    "mlp": (0.10 / 28**2, None, None), "xception": (8400 / 299**2, None, None),
+    "resnext50_32x4d": (4300 / 224**2, None, None), "tresnet_l": (10900 / 224**2, None, None),
 }
 #: a model the table does not know: a small convnet's cost (the median of the default config's convnets)
 UNKNOWN_MODEL_MFLOP_PER_PIXEL = 9.17 / 32**2
@@ -565,9 +568,10 @@ UNKNOWN_MODEL_MFLOP_PER_PIXEL = 9.17 / 32**2
 
 def model_mflop_per_pixel(model: dict) -> float:
     """Forward MFLOP per input pixel of the model a config's ``model`` spec names (:data:`MODEL_MFLOP_PER_PIXEL`)."""
-    per_pixel, counted_width = MODEL_MFLOP_PER_PIXEL.get(model.get("name"), (UNKNOWN_MODEL_MFLOP_PER_PIXEL, None))
-    if counted_width is not None:
-        per_pixel *= (model.get("width", 1.0) / counted_width) ** 2
+    per_pixel, counted, default = MODEL_MFLOP_PER_PIXEL.get(model.get("name"),
+                                                            (UNKNOWN_MODEL_MFLOP_PER_PIXEL, None, None))
+    if counted is not None:
+        per_pixel *= (model.get("width", default) / counted) ** 2
     return per_pixel
 
 
@@ -593,3 +597,15 @@ def training_cost(config: dict, experiment: str, variant: str) -> int:
     images = training_images(data)
     mflop = training["epochs"] * images * side * side * model_mflop_per_pixel(spec["model"])
     return max(1, round(mflop / 1e3))
+
+
+#: the highest training priority: below the Grad-CAM tables' (50,000) and the dataset builds' (100,000) in
+#: rules/common.smk, which must stay ahead of any training job
+MAX_TRAINING_PRIORITY = 49_999
+
+
+def training_priority(config: dict, experiment: str, variant: str) -> int:
+    """Snakemake's ``priority`` of a training job: :func:`training_cost` on a log scale (1,000 a decade), so that
+    the order of the jobs is kept and the paper config's ~30-million-GFLOP jobs stay below the priorities of the
+    jobs that must come first (:data:`MAX_TRAINING_PRIORITY`)."""
+    return min(MAX_TRAINING_PRIORITY, round(1000 * math.log10(1 + training_cost(config, experiment, variant))))

@@ -68,9 +68,8 @@ def declare(spec: MetricSpec, *names: str) -> None:
 
 
 #: written for every run by labelbench.metrics.evaluate_predictions: the last epoch's training loss (unbounded: the
-#: unbiased risk estimator's can be negative), whether the run diverged (0/1), the share of images skipped
-RUN_METRICS = {"final_loss": MetricSpec(-math.inf, math.inf, False), "diverged": ERROR_SHARE,
-               "skipped_images": DISTANCE}
+#: unbiased risk estimator's can be negative) and whether the run diverged (0/1)
+RUN_METRICS = {"final_loss": MetricSpec(-math.inf, math.inf, False), "diverged": ERROR_SHARE}
 
 
 def _check_multilabel(y_true: np.ndarray, y_prob: np.ndarray) -> None:

@@ -8,11 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labelbench.cam_scores import MEASURES
+from labelbench.cam_scores import OBSERVED as CAM_OBSERVED
 from labelbench.metric_kernels import MetricSpec, run_identity
-
-#: the Grad-CAM measures that become per-seed metrics (the mask's own share and the ratio stay in the study table)
-CAM_OBSERVED = {**MEASURES, "localisation": ("mass_in_mask", "pointing")}
 
 
 def produces_metric(experiment: str, metric: str) -> bool:

@@ -50,6 +50,9 @@ def _registered(module: str) -> dict[str, tuple[ast.FunctionDef, dict]]:
             call = deco if isinstance(deco, ast.Call) else None
             target = call.func if call else deco
             if isinstance(target, ast.Name) and target.id == "register":
+                if call and call.args:
+                    raise ValueError(f"{module}: @register of {node.name} takes keyword arguments only (targets=..., "
+                                     f"needs=...), so that the config check can read them without importing")
                 keywords = {}
                 for kw in call.keywords if call else []:
                     try:

@@ -150,6 +150,18 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+def _device_and_threads_env(device: str, threads: int) -> None:
+    """GPUs hidden when ``device`` is cpu; every thread variable set to ``threads`` (:func:`prepare_training_env`)."""
+    if device not in ("cpu", "gpu"):
+        raise ValueError(f"device must be cpu or gpu, got {device!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+
+
 def prepare_training_env(framework: str, device: str, threads: int,
                          backend: str = "tensorflow") -> None:
     """Environment a training (or step-timing) job needs before its framework is imported.
@@ -161,14 +173,7 @@ def prepare_training_env(framework: str, device: str, threads: int,
     matrix product's CPU time equal its wall time, ``XLA_FLAGS``' ``intra_op_parallelism_threads=1`` did not).
     ``backend``: Keras's backend, for ``framework`` keras (:func:`prepare_keras_env`).
     """
-    if device not in ("cpu", "gpu"):
-        raise ValueError(f"device must be cpu or gpu, got {device!r}")
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
-    if device == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(threads)
+    _device_and_threads_env(device, threads)
     if framework == "keras":
         prepare_keras_env(backend)
         if backend == "jax":
@@ -184,6 +189,7 @@ def load_trainer(experiment: str, device: str = "cpu", threads: int = 1, backend
     :func:`prepare_training_env`)."""
     import importlib
 
+    _device_and_threads_env(device, threads)  # before the registry's imports (pandas, SciPy) read the thread count
     from labelbench.experiments import get_experiment
     from labelbench.trainers import TRAINER_MODULES
 

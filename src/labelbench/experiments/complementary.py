@@ -45,8 +45,8 @@ class Complementary(Experiment):
     metric_ranges = {"accuracy": SHARE}
     #: per class (accuracy_<class>), per selection criterion (the test accuracy of the epoch it picked and that
     #: epoch's number), per Grad-CAM measure (labelbench.cam_scores)
-    metric_families = {r"accuracy_by_\w+": SHARE, r"best_epoch_by_\w+": EPOCH, **cam_metric_families(),
-                       r"accuracy_\w+": SHARE}
+    metric_families = {r"accuracy_by_.+": SHARE, r"best_epoch_by_.+": EPOCH, **cam_metric_families(),
+                       r"accuracy_.+": SHARE}  # a class's name is a folder's: any character
     bar_metrics = ("accuracy",)
     curve_metrics = ("loss", "val_loss", "val_scel", "val_ure", "val_oracle_accuracy")
     figures = ("curves", "metrics", "confusion")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from labelbench.experiments.base import Experiment, TorchSplits, register_experiment
-from labelbench.metric_kernels import ASL_METRICS, RANKING_METRICS, SHARE, tagging_metrics, tune_thresholds
+from labelbench.metric_kernels import ASL_METRICS, DISTANCE, RANKING_METRICS, SHARE, tagging_metrics, tune_thresholds
 
 
 def _columns(part):
@@ -24,8 +24,9 @@ class Tagging(Experiment):
     metrics = tuple(f"{a}_{m}" for a in ("micro", "macro", "samples") for m in ("precision", "recall", "f1")) + (
         "map", "hamming_loss", "exact_match", "micro_f1_tuned", "macro_f1_tuned", "samples_f1_tuned",
         "skipped_images", *RANKING_METRICS, *ASL_METRICS)
-    #: F1 at the per-tag thresholds tuned on the validation split (split_metrics)
-    metric_ranges = {f"{a}_f1_tuned": SHARE for a in ("micro", "macro", "samples")}
+    #: F1 at the per-tag thresholds tuned on the validation split (split_metrics), and how many images the
+    #: trainer skipped as unreadable (a count)
+    metric_ranges = {**{f"{a}_f1_tuned": SHARE for a in ("micro", "macro", "samples")}, "skipped_images": DISTANCE}
     curve_metrics = ("loss", "val_macro_f1", "val_micro_f1")
     bar_metrics = ("micro_f1", "macro_f1", "samples_f1", "macro_f1_tuned", "map", "exact_match")
     figures = ("curves", "metrics", "tag_frequency", "examples", "per_tag_f1")
