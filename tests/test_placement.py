@@ -321,7 +321,8 @@ def test_the_numbers_do_not_depend_on_cores(smoke_run, tmp_path):
     html = (smoke_run / "results/report/index.html").read_text()
     assert "mosaic on cpu with 2 threads (1 inter-op), 4 runs, Keras on jax" in html  # bce, cce
     assert "mosaic on cpu with 2 threads (2 inter-op), 2 runs, Keras on tensorflow" in html  # cce_keras3
-    assert "masked on cpu with 1 thread (1 inter-op), 2 runs, Keras on tensorflow" in html
+    assert "masked on cpu with 1 thread (1 inter-op), 2 runs, Keras on jax" in html
+    assert "complementary on cpu with 1 thread (1 inter-op), 3 runs, Keras on tensorflow" in html
     assert "tagging on cpu with 1 thread (1 inter-op), 2 runs, PyTorch" in html
 
 
