@@ -170,6 +170,51 @@ def test_every_criterion_keeps_its_own_best_epoch_and_the_run_stops_on_the_confi
     assert {f"best_epoch_by_{c}" for c in exp.selection_criteria} <= got
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_validation_loss_from_one_prediction_is_keras_own_validation_loss(weighted):
+    """labelbench.keras.train.validation_loss on the outputs of one prediction equals what Keras's own validation
+    pass (``Model.evaluate``, as ``fit(validation_data=...)`` runs it) reports, for a loss computed over the whole
+    batch (URE with gradient ascent's per-class risks) and a last batch that is not full."""
+    pytest.importorskip("tensorflow")
+    from labelbench.keras.data import make_dataset, predict
+    from labelbench.keras.losses import get_loss
+    from labelbench.keras.models import build_model
+    from labelbench.keras.train import validation_loss
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (50, 8, 8, 1), dtype=np.uint8)
+    targets = _multi_hot(rng.integers(0, 4, (50, 1)), 4).astype(np.float32)
+    weights = rng.uniform(0.2, 2.0, 50).astype(np.float32) if weighted else None
+    model = build_model("mlp", images.shape[1:], 4, hidden=16)
+    model.compile(optimizer="adam", loss=get_loss("ure_ga"))
+    keras_loss = model.evaluate(make_dataset(images, targets, 16, weights=weights), verbose=0)
+    ours = validation_loss(model, predict(model, images, 16), targets, weights, 16)
+    assert ours == pytest.approx(keras_loss, rel=1e-5)
+    # the batches matter for this loss: one batch of all 50 gives another value
+    assert validation_loss(model, predict(model, images, 16), targets, weights, 50) != pytest.approx(ours, rel=1e-4)
+
+
+def test_a_run_predicts_its_validation_images_once_an_epoch(data_dirs, tmp_path, monkeypatch):
+    """The criteria and ``val_loss`` come from one prediction of the validation images an epoch; Keras's own
+    validation pass (``Model.evaluate``) never runs."""
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from labelbench.keras import data as KD
+
+    predicted, evaluated = [], []
+    real_predict, real_evaluate = KD.predict, keras.Model.evaluate
+    monkeypatch.setattr(KD, "predict", lambda model, images, bs: predicted.append(images.tobytes())
+                        or real_predict(model, images, bs))
+    monkeypatch.setattr(keras.Model, "evaluate", lambda self, *a, **k: evaluated.append(1)
+                        or real_evaluate(self, *a, **k))
+    hist, pred = _train(data_dirs / "true", tmp_path / "run", training={**RUN["training"], "patience": None})
+    assert len(hist) == 4 and np.isfinite(hist["val_loss"]).all() and not evaluated
+    # the first images predicted are the validation images (epoch 1): once an epoch, then once more for the
+    # written predictions of the kept model
+    assert predicted.count(predicted[0]) == len(hist) + 1
+
+
 def test_a_run_killed_after_an_epoch_resumes_to_the_same_selection(data_dirs, tmp_path, monkeypatch):
     from labelbench.keras import train as T
 

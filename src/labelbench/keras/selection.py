@@ -69,17 +69,11 @@ class Selection:
                      self.driving, S.column(self.driving), self.best[self.driving])
 
 
-def measure(model, images: np.ndarray, inputs: dict, labels: np.ndarray | None, criteria: tuple[str, ...],
-            batch_size: int) -> dict[str, float]:
-    """The history columns of ``criteria`` (besides Keras's ``val_loss``) on the validation ``images``: the
-    complementary-only ones from ``inputs`` (the experiment's :meth:`selection_inputs`), the oracle from
-    ``labels``. A criterion whose inputs the data lack is NaN (never an improvement)."""
-    from labelbench.keras.data import predict
-
+def measure(probs: np.ndarray, inputs: dict, labels: np.ndarray | None, criteria: tuple[str, ...]) -> dict[str, float]:
+    """The history columns of ``criteria`` (besides ``val_loss``) from the model's outputs ``probs`` on the
+    validation images: the complementary-only ones from ``inputs`` (the experiment's :meth:`selection_inputs`), the
+    oracle from ``labels``. A criterion whose inputs the data lack is NaN (never an improvement)."""
     wanted = [c for c in criteria if c != "loss"]
-    if not wanted:
-        return {}
-    probs = predict(model, images, batch_size)
     out = {}
     for criterion in wanted:
         needs_comp = criterion in S.COMPLEMENTARY and "complementary_labels" not in inputs

@@ -186,6 +186,42 @@ class NaNGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def validation_loss(model, outputs: np.ndarray, targets, weights: np.ndarray | None, batch_size: int) -> float:
+    """The compiled loss (with any regularisation terms) of the model's ``outputs`` against ``targets``, as Keras's
+    own validation pass reports it: batch by batch in order (a batch-level loss such as a non-negative risk
+    correction sees the same batches), each batch's loss weighted by its size. Keras exposes no validation pass
+    that takes outputs already computed; ``Model.compute_loss`` is the function that pass calls per batch."""
+    total = 0.0
+    for start in range(0, len(outputs), batch_size):
+        end = min(start + batch_size, len(outputs))
+        loss = model.compute_loss(
+            y=keras.tree.map_structure(lambda a, s=start, e=end: a[s:e], targets), y_pred=outputs[start:end],
+            sample_weight=None if weights is None else weights[start:end], training=False)
+        total += float(keras.ops.convert_to_numpy(loss)) * (end - start)
+    return total / len(outputs)
+
+
+class ValidateOnce(keras.callbacks.Callback):
+    """The validation pass of a run that selects models on more than its loss (the complementary experiment's
+    criteria): the validation images predicted once an epoch, and from those outputs both ``val_loss``
+    (:func:`validation_loss`) and every recorded criterion (:func:`labelbench.keras.selection.measure`), put into
+    the epoch's logs before the callbacks after it (history, TensorBoard, progress) read them. Keras's
+    ``validation_data`` would predict the same images a second time (~4 % of a complementary job, measured)."""
+
+    def __init__(self, images: np.ndarray, targets, weights: np.ndarray | None, chosen: _Chosen, batch_size: int):
+        super().__init__()
+        self.images, self.targets, self.weights, self.chosen, self.batch_size = (
+            images, targets, weights, chosen, batch_size)
+
+    def on_epoch_end(self, epoch, logs=None):
+        from labelbench.keras.data import predict
+
+        probs = predict(self.model, self.images, self.batch_size)
+        logs["val_loss"] = validation_loss(self.model, probs, self.targets, self.weights, self.batch_size)
+        if math.isfinite(float(logs.get("loss", math.nan))):  # a diverged epoch's row records no criterion
+            logs.update(measure(probs, self.chosen.inputs, self.chosen.oracle_labels, self.chosen.recorded))
+
+
 def build_state(model, data) -> None:
     """Create the optimizer's and the compiled metrics' variables before the first training step.
 
@@ -452,6 +488,9 @@ def _fit_epochs(model, data: _Splits, val_data, chosen: _Chosen, training: dict,
     guard, diverged_at, last_good = NaNGuard(), None, model.get_weights()
     augment = augmenter(training.get("augment"), seed)
     bs = training["batch_size"]
+    validate = []
+    if chosen.recorded:  # one prediction of the validation images gives the loss and every criterion
+        validate, val_data = [ValidateOnce(data.val.images, data.y_monitor, data.w_monitor, chosen, bs)], None
     for epoch in range(start, training["epochs"]):
         if chosen.stop.stopped:
             break
@@ -460,14 +499,12 @@ def _fit_epochs(model, data: _Splits, val_data, chosen: _Chosen, training: dict,
                                augment=augment, augment_seed=epoch_seed, drop_remainder=len(data.train.images) > bs)
         # shuffle=False: the order is the epoch's own; Keras would otherwise shuffle a PyDataset's batches
         fit = model.fit(batches, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
-                        callbacks=[guard, *callbacks], verbose=2, shuffle=False)
+                        callbacks=[*validate, guard, *callbacks], verbose=2, shuffle=False)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
         if guard.where is not None or not all(math.isfinite(v) for v in row.values()):
             diverged_at = guard.where or (epoch + 1, 0)
             history.append({**row, "diverged": True})
             break
-        if chosen.recorded:
-            row.update(measure(model, data.val.images, chosen.inputs, chosen.oracle_labels, chosen.recorded, bs))
         history.append({**row, "diverged": False})
         last_good = model.get_weights()
         chosen.stop.update(model, row)
