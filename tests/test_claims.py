@@ -381,3 +381,57 @@ def test_magnitude_says_where_the_sources_figure_lies_and_a_value_claim_uses_one
     assert value.magnitude == "inside"  # the mean's own interval lies wholly below it; one run's does not
     assert value.ci_high < claim["source_value"] < np.mean(runs) + half
     assert f"lies inside one run's 90 % prediction interval ({np.mean(runs) - half:.3f} to" in value.sentence
+
+
+def test_alpha_power_and_the_sd_bound_come_from_the_config_into_every_verdict_and_the_reports_rules(tmp_path):
+    """The config's ``verdicts:`` decide: the same noisy data is inconclusive at alpha 0.05 and holds at 0.2 (an
+    80 % interval), the rule, the sentence, the seed plan, Holm's cut and the report's rule text all say so."""
+    from labelbench.report import decision_rules
+
+    bce, cce = [0.52, 0.44, 0.6, 0.5], [0.45, 0.41, 0.46, 0.5]
+    obs = _observations({("bce", "exact_match", "test"): bce, ("cce", "exact_match", "test"): cce})
+    strict = _only(DEFAULT, "mosaic", "bce_beats_cce_exact_match")
+    assert strict["verdicts"] == {"alpha": 0.05, "power": 0.8, "sd_upper_confidence": 0.8}
+    loose = copy.deepcopy(strict)
+    loose["verdicts"] = {"alpha": 0.2, "power": 0.9, "sd_upper_confidence": 0.95}
+    (a,) = evaluate_claims("mosaic", strict, obs)
+    (b,) = evaluate_claims("mosaic", loose, obs)
+    assert a.verdict == stats.INCONCLUSIVE and b.verdict == stats.HOLDS
+    assert a.ci_low < b.ci_low < b.ci_high < a.ci_high and a.ours == b.ours
+    assert "at 5 %: the 90 % interval" in a.rule and "at 20 %: the 60 % interval" in b.rule
+    assert "(90 % interval" in a.sentence and "(60 % interval" in b.sentence
+    # the seed plan reads power and the sd bound: a higher power and a wider sd bound ask for more seeds
+    loose_plan = copy.deepcopy(strict)
+    loose_plan["verdicts"] = {"power": 0.95, "sd_upper_confidence": 0.95}
+    (c,) = evaluate_claims("mosaic", loose_plan, obs)
+    assert c.verdict == stats.INCONCLUSIVE and c.seeds_needed > a.seeds_needed
+    assert "the 95 % upper bound" in c.detail and "the 80 % upper bound" in a.detail
+    # Holm's cut is the config's alpha; the report's rules and legend print it
+    root = _results_folder(tmp_path / "results", bce, cce)
+    write_claims("mosaic", loose, root / "mosaic/metrics.parquet", root / "mosaic/claims.csv")
+    facts = {"config_files": ["x.yaml"], "config_hash": "0", "config_name": "test", "hardware": "", "python": "",
+             "versions": {}, "commit": "", "datasets": [], "jobs": [], "total_job_seconds": 0.0}
+    files = {"summary": str(root / "mosaic/summary.csv"), "claims": str(root / "mosaic/claims.csv"),
+             "figures": [], "tables": [], "notebook": None}
+    loose["experiments"] = {"mosaic": loose["experiments"]["mosaic"]}
+    build_report(loose, facts, {"mosaic": files}, {}, str(root / "report/index.html"), str(root / "report/claims.csv"))
+    csv = pd.read_csv(root / "report/claims.csv")
+    assert csv["p_adjusted"].iloc[0] < 0.2 and csv["verdict_adjusted"].iloc[0] == stats.HOLDS
+    html = " ".join((root / "report/index.html").read_text().split())
+    assert decision_rules(stats.Rules(alpha=0.2))["effect"] in html and "a one-sided t-test at 20 %" in html
+    assert "reaches 90 % power" in html and "the 95 % upper confidence bound" in html
+    assert "at 5 %" not in html and "90 % interval" not in html
+
+
+@pytest.mark.parametrize("verdicts, message", [
+    ("{alpha: 0.5}", "0.5 is greater than the maximum of 0.25"),
+    ("{power: 1.0}", "1.0 is greater than or equal to the maximum of 1"),
+    ("{alpha: 0.05, beta: 0.2}", "Additional properties are not allowed ('beta' was unexpected)"),
+])
+def test_verdict_settings_out_of_range_or_unknown_are_refused_at_start_up(tmp_path, verdicts, message):
+    text = (ROOT / "config.yaml").read_text().replace(
+        "verdicts: {alpha: 0.05, power: 0.8, sd_upper_confidence: 0.8}", f"verdicts: {verdicts}")
+    assert f"verdicts: {verdicts}" in text
+    (tmp_path / "bad.yaml").write_text(text)
+    out = startup_refusal(tmp_path / "bad.yaml")
+    assert message in out and "verdicts" in out

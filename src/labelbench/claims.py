@@ -38,7 +38,6 @@ TEXT_COLUMNS = ("claim", "source", "rule", "quantity", "region", "detail", "sent
 #: the claims adjusted together for multiplicity (the others are exact recomputations or judged on their own)
 FAMILY_KINDS = ("effect", "speed")
 KINDS = ("effect", "value", "exact", "speed")
-INTERVAL = f"{100 * (1 - 2 * stats.ALPHA):.0f} %"
 
 
 @dataclass
@@ -73,6 +72,8 @@ class Verdict:
     #: claim): inside, above or below
     magnitude: str = ""
     magnitude_interval: tuple = (math.nan, math.nan)
+    #: the alpha, power and sd bound it was decided and planned with (the config's ``verdicts:``)
+    rules: stats.Rules = field(default_factory=stats.Rules)
 
     @property
     def sentence(self) -> str:
@@ -81,7 +82,8 @@ class Verdict:
         unit = "rounds" if self.kind == "speed" else "seeds"
         ours = num(self.ours)
         if not math.isnan(self.ci_low):
-            ours += f" ({INTERVAL} interval {num(self.ci_low)} to {num(self.ci_high)}, {int(self.n_seeds)} {unit})"
+            ours += (f" ({self.rules.interval} interval {num(self.ci_low)} to {num(self.ci_high)}, "
+                     f"{int(self.n_seeds)} {unit})")
         elif not math.isnan(self.n_seeds):
             ours += f" ({int(self.n_seeds)} {unit[:-1] if self.n_seeds == 1 else unit}, no interval)"
         theirs = "" if math.isnan(self.source_value) else f"; the source: {num(self.source_value)}"
@@ -95,7 +97,8 @@ class Verdict:
             else:
                 head += f" About {int(need)} {unit} would likely decide it."
         if self.magnitude:
-            what = "one run's 90 % prediction interval" if self.kind == "value" else f"our {INTERVAL} interval"
+            what = (f"one run's {self.rules.interval} prediction interval" if self.kind == "value"
+                    else f"our {self.rules.interval} interval")
             lo, hi = (num(x) for x in self.magnitude_interval)
             src = num(self.source_value)
             head += {"inside": f" The source's {src} lies inside {what} ({lo} to {hi}): the same size.",
@@ -113,6 +116,7 @@ class Verdict:
         row.pop("explanation")
         row.pop("extra")
         row.pop("magnitude_interval")
+        row.pop("rules")
         row["sentence"] = self.sentence
         for key in ("values_a", "values_b"):
             row[key] = json.dumps([round(float(x), 10) for x in row[key]]) if row[key] else ""
@@ -206,7 +210,7 @@ def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
 
 
 def planned_seeds(est: stats.Interval, region: stats.Region, declared: float | None,
-                  independent: bool = False) -> tuple[float, str]:
+                  independent: bool = False, rules: stats.Rules = stats.DEFAULT_RULES) -> tuple[float, str]:
     """Seeds an undecided claim needs, and how they were planned: from the ``declared`` true effect (a claim's
     ``effect``, else the source's own value, else no difference for an equivalence) with the 80 % upper confidence
     bound of the observed sd (:func:`labelbench.stats.sd_upper`), or — a claim that declares nothing — from the
@@ -214,12 +218,12 @@ def planned_seeds(est: stats.Interval, region: stats.Region, declared: float | N
     if est.n < 2 or math.isnan(est.sd):
         return math.nan, ""
     if declared is None:
-        return (stats.seeds_needed(est, region, independent=independent),
+        return (stats.seeds_needed(est, region, rules.alpha, rules.power, independent=independent),
                 "Seeds needed planned from the observed difference (the claim declares no effect).")
-    sd = stats.sd_upper(est.sd, est.n)
-    need = stats.seeds_for_effect(declared, sd, region, independent=independent)
-    return need, (f"Seeds needed planned for a true {_num(declared)} with sd {_num(sd)} (the 80 % upper bound of "
-                  f"the observed {_num(est.sd)}).")
+    sd = stats.sd_upper(est.sd, est.n, rules.sd_upper_confidence)
+    need = stats.seeds_for_effect(declared, sd, region, rules.alpha, rules.power, independent=independent)
+    return need, (f"Seeds needed planned for a true {_num(declared)} with sd {_num(sd)} (the "
+                  f"{100 * rules.sd_upper_confidence:.3g} % upper bound of the observed {_num(est.sd)}).")
 
 
 def _declared_effect(claim: dict, direction: str) -> float | None:
@@ -237,7 +241,8 @@ def _arm_dataset(config: dict | None, experiment: str, side: dict) -> str | None
     return spec["variants"].get(side["variant"], {}).get("dataset") or spec.get("dataset")
 
 
-def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: dict | None = None) -> Verdict:
+def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: dict | None = None,
+            rules: stats.Rules = stats.DEFAULT_RULES) -> Verdict:
     """An effect: paired by seed where both arms are runs on one dataset (seed s of each arm shares its data split
     and initial draws), by Welch's test where they are not (different datasets: nothing pairs seed s with seed s)."""
     a, b = resolve_sides(claim)
@@ -253,14 +258,14 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
     if paired:
         both = pd.concat([va.rename("a"), vb.rename("b")], axis=1).dropna()
         diffs = (both["a"] - both["b"]).to_numpy()
-        est = stats.verdict_interval(diffs, bounds=bounds)
+        est = stats.verdict_interval(diffs, bounds=bounds, alpha=rules.alpha)
         p_holds, p_fails = stats.p_values(diffs, region)
         arms = (both["a"].to_numpy(), both["b"].to_numpy())
         test = "TOST (two one-sided paired t-tests)" if direction == "equal" else "one-sided paired t-test"
         basis = "per-seed difference"
     else:
         arms = (va.dropna().to_numpy(), vb.dropna().to_numpy())
-        est, dof = stats.welch_interval(*arms, bounds=bounds)
+        est, dof = stats.welch_interval(*arms, bounds=bounds, alpha=rules.alpha)
         p_holds, p_fails = stats.welch_p_values(*arms, region)
         diffs = np.array([])
         test = ("TOST with Welch's t-tests" if direction == "equal" else "one-sided Welch t-test") + (
@@ -269,26 +274,27 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
         basis = "difference of the arms' means"
     verdict = stats.decide(est.low, est.high, region) if est.n else stats.INCONCLUSIVE
     quantity = f"{side_label(a)} − {side_label(b)}"
-    need, plan = (planned_seeds(est, region, _declared_effect(claim, direction), independent=not paired)
+    need, plan = (planned_seeds(est, region, _declared_effect(claim, direction), independent=not paired, rules=rules)
                   if verdict == stats.INCONCLUSIVE else (math.nan, ""))
     detail = "" if est.n else "No seed has both sides."
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="effect", claim=claim["claim"], source=claim["source"],
         source_value=float(claim.get("source_value", math.nan)), ours=est.mean, ci_low=est.low, ci_high=est.high,
         n_seeds=est.n, verdict=verdict, seeds_needed=need,
-        rule=f"{test} at 5 %: the {INTERVAL} interval of the {basis} {region.describe()}",
+        rule=f"{test} at {rules.test_level}: the {rules.interval} interval of the {basis} {region.describe()}",
         quantity=quantity, region=region.describe(_num),
         detail=" ".join(x for x in (detail, plan) if x), explanation=claim.get("explanation", ""),
         extra={"a": a, "b": b, "differences": diffs.tolist()}, test=test, p_holds=p_holds, p_fails=p_fails,
         values_a=list(arms[0]), values_b=list(arms[1]), margin_reason=claim.get("margin_reason", ""),
         magnitude=stats.magnitude(float(claim.get("source_value", math.nan)), est.low, est.high),
-        magnitude_interval=(est.low, est.high))
+        magnitude_interval=(est.low, est.high), rules=rules)
 
 
-def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dict) -> Verdict:
+def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dict,
+           rules: stats.Rules = stats.DEFAULT_RULES) -> Verdict:
     side = {"split": "test", **{k: claim[k] for k in ("variant", "metric", "split") if k in claim}}
     values = per_seed(observations, side).dropna().to_numpy()
-    est = stats.verdict_interval(values, bounds=metric_spec(experiment, side["metric"]).bounds)
+    est = stats.verdict_interval(values, bounds=metric_spec(experiment, side["metric"]).bounds, alpha=rules.alpha)
     tol, target = float(claim["tolerance"]), float(claim["source_value"])
     region = stats.Region.within(target - tol, target + tol)
     why_not = out_of_scope(claim, config, experiment)
@@ -297,19 +303,22 @@ def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dic
     else:
         verdict = stats.decide(est.low, est.high, region) if est.n else stats.INCONCLUSIVE
         detail = "" if est.n else "No seed has this value."
-        need = stats.seeds_needed(est, region) if verdict == stats.INCONCLUSIVE else math.nan
+        need = (stats.seeds_needed(est, region, rules.alpha, rules.power) if verdict == stats.INCONCLUSIVE
+                else math.nan)
     p_holds, p_fails = stats.p_values(values, region) if not why_not else (math.nan, math.nan)
-    predicted = stats.prediction_interval(values, bounds=metric_spec(experiment, side["metric"]).bounds)
+    predicted = stats.prediction_interval(values, rules.confidence, metric_spec(experiment, side["metric"]).bounds)
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="value", claim=claim["claim"], source=claim["source"],
         source_value=target, ours=est.mean, ci_low=est.low, ci_high=est.high, n_seeds=est.n, verdict=verdict,
         seeds_needed=need,
-        rule=f"equivalence (TOST, one-sample t at 5 %): the {INTERVAL} interval of the mean within ±{tol:g} of the "
+        rule=f"equivalence (TOST, one-sample t at {rules.test_level}): the {rules.interval} interval of the mean "
+             f"within ±{tol:g} of the "
              "source's value, judged only on the source's data and settings",
         quantity=side_label(side), region=region.describe(_num), detail=detail,
         explanation=claim.get("explanation", ""), test="TOST (two one-sided one-sample t-tests)",
         p_holds=p_holds, p_fails=p_fails, values_a=list(values), margin_reason=claim.get("tolerance_reason", ""),
-        magnitude=stats.magnitude(target, *predicted) if not why_not else "", magnitude_interval=predicted)
+        magnitude=stats.magnitude(target, *predicted) if not why_not else "", magnitude_interval=predicted,
+        rules=rules)
 
 
 def _exact(claim: dict, experiment: str, examples: dict) -> Verdict:
@@ -330,12 +339,12 @@ def _exact(claim: dict, experiment: str, examples: dict) -> Verdict:
         margin_reason=claim.get("tolerance_reason", ""))
 
 
-def _speed(claim: dict, experiment: str, timings: dict | None) -> Verdict:
+def _speed(claim: dict, experiment: str, timings: dict | None, rules: stats.Rules = stats.DEFAULT_RULES) -> Verdict:
     bound = float(claim["bound"])
     rounds = (timings or {}).get("rounds_seconds", {})
     slow, fast = rounds.get(claim["slower"], []), rounds.get(claim["faster"], [])
     log_ratios = np.log(np.asarray(slow, float) / np.asarray(fast, float)) if slow and fast else np.array([])
-    log_est = stats.verdict_interval(log_ratios)
+    log_est = stats.verdict_interval(log_ratios, alpha=rules.alpha)
     region_log = stats.Region.greater(math.log(bound))
     verdict = stats.decide(log_est.low, log_est.high, region_log) if log_est.n else stats.INCONCLUSIVE
     p_holds, p_fails = stats.p_values(log_ratios, region_log)
@@ -346,33 +355,36 @@ def _speed(claim: dict, experiment: str, timings: dict | None) -> Verdict:
         claim_id=claim["id"], experiment=experiment, kind="speed", claim=claim["claim"], source=claim["source"],
         source_value=float(claim.get("source_value", math.nan)), ours=math.exp(log_est.mean),
         ci_low=math.exp(log_est.low), ci_high=math.exp(log_est.high), n_seeds=log_est.n, verdict=verdict,
-        seeds_needed=stats.seeds_needed(log_est, region_log) if verdict == stats.INCONCLUSIVE else math.nan,
-        rule=f"one-sided t-test at 5 % on the per-round log step-time ratio (rounds alternate the order): the "
-             f"{INTERVAL} interval of the ratio > {bound:g}",
+        seeds_needed=(stats.seeds_needed(log_est, region_log, rules.alpha, rules.power)
+                      if verdict == stats.INCONCLUSIVE else math.nan),
+        rule=f"one-sided t-test at {rules.test_level} on the per-round log step-time ratio (rounds alternate the "
+             f"order): the {rules.interval} interval of the ratio > {bound:g}",
         quantity=f"step time {claim['slower']} / {claim['faster']}", region=f"> {bound:g}", detail=detail,
         explanation=claim.get("explanation", ""), test="one-sided one-sample t-test on log ratios",
         p_holds=p_holds, p_fails=p_fails, values_a=list(slow), values_b=list(fast),
         margin_reason=claim.get("bound_reason", ""),
         magnitude=stats.magnitude(float(claim.get("source_value", math.nan)), math.exp(log_est.low),
                                   math.exp(log_est.high)),
-        magnitude_interval=(math.exp(log_est.low), math.exp(log_est.high)))
+        magnitude_interval=(math.exp(log_est.low), math.exp(log_est.high)), rules=rules)
 
 
 def evaluate_claims(experiment: str, config: dict, observations: pd.DataFrame, examples: dict | None = None,
                     timings: dict | None = None) -> list[Verdict]:
     """Every claim of ``experiment`` decided. ``observations`` is the long per-run table (variant, seed, split,
-    metric, value); ``examples`` maps exact claims' ids to our recomputed numbers; ``timings`` is speed.json."""
+    metric, value); ``examples`` maps exact claims' ids to our recomputed numbers; ``timings`` is speed.json.
+    Alpha, power and the sd bound are the config's ``verdicts:`` (:class:`labelbench.stats.Rules`)."""
+    rules = stats.Rules.from_config(config)
     out = []
     for claim in config["experiments"][experiment].get("claims", []):
         kind = claim["kind"]
         if kind == "effect":
-            out.append(_effect(claim, experiment, observations, config))
+            out.append(_effect(claim, experiment, observations, config, rules))
         elif kind == "value":
-            out.append(_value(claim, experiment, observations, config))
+            out.append(_value(claim, experiment, observations, config, rules))
         elif kind == "exact":
             out.append(_exact(claim, experiment, examples or {}))
         elif kind == "speed":
-            out.append(_speed(claim, experiment, timings))
+            out.append(_speed(claim, experiment, timings, rules))
         else:  # the schema allows only KINDS
             raise ValueError(f"claim {claim.get('id')!r}: unknown kind {kind!r}; expected one of {KINDS}")
     return out
@@ -409,10 +421,10 @@ def read_claims(paths: list[str | Path]) -> pd.DataFrame:
     return table[COLUMNS]
 
 
-def adjust_for_multiplicity(table: pd.DataFrame) -> pd.DataFrame:
+def adjust_for_multiplicity(table: pd.DataFrame, rules: stats.Rules = stats.DEFAULT_RULES) -> pd.DataFrame:
     """The whole run's claims table with Holm's adjustment (:func:`labelbench.stats.holm`) over its decidable
     effect and speed claims: each claim's p is that of the direction its data lean to (the smaller of ``p_holds``
-    and ``p_fails``), ``verdict_adjusted`` is that direction where the adjusted p stays under 5 % and
+    and ``p_fails``), ``verdict_adjusted`` is that direction where the adjusted p stays under ``rules.alpha`` and
     *inconclusive* otherwise; ``family_size`` counts the family. Value and exact claims keep their verdict (judged
     against a source's figure one by one). A verdict the adjustment changes says so in its sentence."""
     out = table.copy()
@@ -428,7 +440,7 @@ def adjust_for_multiplicity(table: pd.DataFrame) -> pd.DataFrame:
     out["p_adjusted"] = adjusted
     decided = np.where(lean_holds, stats.HOLDS, stats.FAILS)
     out["verdict_adjusted"] = np.where(~family, out["verdict"],
-                                       np.where(adjusted < stats.ALPHA, decided, stats.INCONCLUSIVE))
+                                       np.where(adjusted < rules.alpha, decided, stats.INCONCLUSIVE))
     changed = family & (out["verdict_adjusted"] != out["verdict"])
     out.loc[changed, "sentence"] = [
         f"{sentence} After Holm's adjustment over the run's {size} effect and speed claims (adjusted p = "

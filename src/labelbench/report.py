@@ -6,7 +6,7 @@ so it opens offline and makes no external request.
 Every verdict, interval and sentence about a claim comes from the per-experiment claims tables that
 :mod:`labelbench.claims` writes (one :class:`~labelbench.claims.Verdict` per row): the summary at the top, the
 full table, ``claims.csv`` and each experiment's "What the numbers say" are renderings of the same rows, so none
-of them can contradict another. The decision rules are :data:`DECISION_RULES`.
+of them can contradict another. The decision rules are :func:`decision_rules`.
 """
 
 from __future__ import annotations
@@ -24,29 +24,36 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from labelbench import stats
-from labelbench.claims import INTERVAL, adjust_for_multiplicity, read_claims
+from labelbench.claims import adjust_for_multiplicity, read_claims
 from labelbench.experiments import get_experiment
 
 PACKAGES = ["labelbench", "snakemake", "tensorflow", "keras", "jax", "torch", "torchvision", "numpy", "pandas",
             "scikit-learn", "scipy", "statsmodels", "seaborn", "grad-cam", "torchmetrics"]
-#: the rule of each kind of claim, as the report and README state it
-DECISION_RULES = {
-    "effect": f"a difference between two variants, metrics or conditions, paired by seed where both train on one "
-              f"dataset (the same seed gives every variant the same data order and initial weights), by Welch's "
-              f"unpaired test where they do not. Holds when the whole {INTERVAL} Student-t interval of the mean "
-              f"difference lies on the claimed side of its boundary (a one-sided t-test at {100 * stats.ALPHA:g} %; "
-              "for \"equal within a margin\", two of them: TOST); does not hold when the whole interval lies on the "
-              "other side; inconclusive when it straddles the boundary.",
-    "value": f"an absolute figure, judged only where the run uses the data and settings the source measured it "
-             f"with (otherwise out of scope): holds when the whole {INTERVAL} interval of our mean over seeds "
-             "lies within the stated tolerance of the source's value (equivalence, TOST), does not hold when it "
-             "lies wholly outside, inconclusive otherwise.",
-    "exact": "a number from a source's own worked example, recomputed by our loss code on the source's inputs: "
-             "holds when it matches the source's printed value within the printed precision.",
-    "speed": f"a ratio of step times measured side by side in one process, rounds alternating the order: holds "
-             f"when the whole {INTERVAL} interval of the per-round ratio (on the log scale) lies above the "
-             "claimed bound.",
-}
+
+
+def decision_rules(rules: stats.Rules = stats.DEFAULT_RULES) -> dict[str, str]:
+    """The rule of each kind of claim, as the report and README state it, with the config's alpha (``verdicts:``,
+    :class:`labelbench.stats.Rules`)."""
+    interval, level = rules.interval, rules.test_level
+    return {
+        "effect": f"a difference between two variants, metrics or conditions, paired by seed where both train on one "
+                  f"dataset (the same seed gives every variant the same data order and initial weights), by Welch's "
+                  f"unpaired test where they do not. Holds when the whole {interval} Student-t interval of the mean "
+                  f"difference lies on the claimed side of its boundary (a one-sided t-test at {level}; "
+                  "for \"equal within a margin\", two of them: TOST); does not hold when the whole interval lies on "
+                  "the other side; inconclusive when it straddles the boundary.",
+        "value": f"an absolute figure, judged only where the run uses the data and settings the source measured it "
+                 f"with (otherwise out of scope): holds when the whole {interval} interval of our mean over seeds "
+                 "lies within the stated tolerance of the source's value (equivalence, TOST), does not hold when it "
+                 "lies wholly outside, inconclusive otherwise.",
+        "exact": "a number from a source's own worked example, recomputed by our loss code on the source's inputs: "
+                 "holds when it matches the source's printed value within the printed precision.",
+        "speed": f"a ratio of step times measured side by side in one process, rounds alternating the order: holds "
+                 f"when the whole {interval} interval of the per-round ratio (on the log scale) lies above the "
+                 "claimed bound.",
+    }
+
+
 VERDICT_CLASSES = {stats.HOLDS: "holds", stats.FAILS: "fails", stats.INCONCLUSIVE: "inconclusive",
                    stats.OUT_OF_SCOPE: "scope"}
 
@@ -179,7 +186,8 @@ def build_report(config: dict, facts: dict, experiments: dict[str, dict], datase
     maps a caption to each dataset figure."""
     from labelbench.io import atomic_path, write_table
 
-    table = adjust_for_multiplicity(read_claims([files["claims"] for files in experiments.values()]))
+    rules = stats.Rules.from_config(config)
+    table = adjust_for_multiplicity(read_claims([files["claims"] for files in experiments.values()]), rules)
     write_table(table, out_claims)
     rows = claim_rows(table, config)
     sections = []
@@ -208,9 +216,11 @@ def build_report(config: dict, facts: dict, experiments: dict[str, dict], datase
     counts = [(v, VERDICT_CLASSES[v], sum(r["verdict"] == v for r in rows)) for v in stats.VERDICTS]
     env = Environment(loader=PackageLoader("labelbench", "templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("report.html.j2").render(
-        facts=facts, claims=rows, counts=counts, rules=DECISION_RULES, interval=INTERVAL, sections=sections,
+        facts=facts, claims=rows, counts=counts, rules=decision_rules(rules), interval=rules.interval,
+        sections=sections,
         family_size=int(table["family_size"].max()) if table["family_size"].notna().any() else 0,
-        alpha=f"{100 * stats.ALPHA:g}", power=f"{100 * stats.POWER:g}", sd_upper=f"{100 * stats.SD_UPPER_CONFIDENCE:g}",
+        alpha=f"{100 * rules.alpha:.3g}", power=f"{100 * rules.power:.3g}",
+        sd_upper=f"{100 * rules.sd_upper_confidence:.3g}",
         data_figures=[{"name": name, "src": embed_png(path)} for name, path in dataset_figures.items()],
     )
     Path(out_html).parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,45 @@ MAX_SEEDS = 1000  # above this a claim is called undecidable at any affordable s
 
 HOLDS, FAILS, INCONCLUSIVE, OUT_OF_SCOPE = "holds", "does not hold", "inconclusive", "out of scope"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, OUT_OF_SCOPE)
+#: the one-sided confidence of the upper bound on the sd that sample sizes are planned with (Browne 1995's 80 %
+#: upper confidence limit of a pilot's sd: a pilot of 3 seeds underestimates the sd about half the time)
+SD_UPPER_CONFIDENCE = 0.8
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The numbers a run's verdicts are decided and planned with: ``alpha`` of each one-sided test (the verdict
+    interval is two-sided at 1 − 2·alpha), the ``power`` seed counts are planned for, and the confidence of the
+    sd's upper bound used in that planning. A config sets them under ``verdicts:`` (:meth:`from_config`); the
+    defaults are this module's constants."""
+
+    alpha: float = ALPHA
+    power: float = POWER
+    sd_upper_confidence: float = SD_UPPER_CONFIDENCE
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> Rules:
+        given = (config or {}).get("verdicts") or {}
+        return cls(**{k: float(given[k]) for k in ("alpha", "power", "sd_upper_confidence") if k in given})
+
+    @property
+    def confidence(self) -> float:
+        """The verdict interval's two-sided confidence, 1 − 2·alpha."""
+        return 1 - 2 * self.alpha
+
+    @property
+    def interval(self) -> str:
+        """The verdict interval's confidence as prose, e.g. ``90 %``."""
+        return f"{100 * self.confidence:.3g} %"
+
+    @property
+    def test_level(self) -> str:
+        """Each one-sided test's level as prose, e.g. ``5 %``."""
+        return f"{100 * self.alpha:.3g} %"
+
+
+#: the schema's defaults
+DEFAULT_RULES = Rules()
 
 
 @dataclass(frozen=True)
@@ -159,9 +198,10 @@ def seeds_needed(estimate: Interval, region: Region, alpha: float = ALPHA, power
     return float(max(math.ceil(n), estimate.n + 1))
 
 
-def verdict_interval(values, bounds: tuple[float, float] = (-math.inf, math.inf)) -> Interval:
-    """The interval a verdict reads: two-sided at 1 - 2·:data:`ALPHA` (90 %), i.e. two one-sided 5 % tests."""
-    return mean_interval(values, confidence=1 - 2 * ALPHA, bounds=bounds)
+def verdict_interval(values, bounds: tuple[float, float] = (-math.inf, math.inf), alpha: float = ALPHA) -> Interval:
+    """The interval a verdict reads: two-sided at 1 − 2·``alpha`` (90 % by default), i.e. two one-sided tests at
+    ``alpha``."""
+    return mean_interval(values, confidence=1 - 2 * alpha, bounds=bounds)
 
 
 def _one_sided_p(values: np.ndarray, bound: float, alternative: str) -> float:
@@ -197,10 +237,12 @@ def p_values(values, region: Region) -> tuple[float, float]:
     return holds, fails
 
 
-def welch_interval(a, b, bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[Interval, float]:
-    """The verdict interval (90 %) of mean(``a``) − mean(``b``) for two arms with no pairing basis (runs on
-    different datasets), by Welch's t-test (scipy's ``ttest_ind(equal_var=False)``), and its Welch–Satterthwaite
-    degrees of freedom. ``n`` is the smaller arm; ``sd`` the arms' root-mean-square sd (the effect-size scale)."""
+def welch_interval(a, b, bounds: tuple[float, float] = (-math.inf, math.inf),
+                   alpha: float = ALPHA) -> tuple[Interval, float]:
+    """The verdict interval (1 − 2·``alpha``, 90 % by default) of mean(``a``) − mean(``b``) for two arms with no
+    pairing basis (runs on different datasets), by Welch's t-test (scipy's ``ttest_ind(equal_var=False)``), and its
+    Welch–Satterthwaite degrees of freedom. ``n`` is the smaller arm; ``sd`` the arms' root-mean-square sd (the
+    effect-size scale)."""
     from scipy import stats
 
     a = np.asarray(a, dtype=np.float64)
@@ -219,7 +261,7 @@ def welch_interval(a, b, bounds: tuple[float, float] = (-math.inf, math.inf)) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         result = stats.ttest_ind(a, b, equal_var=False)
-        ci = result.confidence_interval(1 - 2 * ALPHA)
+        ci = result.confidence_interval(1 - 2 * alpha)
     lo, hi = bounds
     low, high = float(ci.low), float(ci.high)
     return Interval(mean, min(max(low, lo), hi), max(min(high, hi), lo), n, sd), float(result.df)
@@ -260,10 +302,6 @@ def holm(p_values) -> np.ndarray:
         out[known] = multipletests(p[known], alpha=ALPHA, method="holm")[1]
     return out
 
-
-#: the one-sided confidence of the upper bound on the sd that sample sizes are planned with (Browne 1995's 80 %
-#: upper confidence limit of a pilot's sd: a pilot of 3 seeds underestimates the sd about half the time)
-SD_UPPER_CONFIDENCE = 0.8
 
 
 def sd_upper(sd: float, n: int, confidence: float = SD_UPPER_CONFIDENCE) -> float:
