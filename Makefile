@@ -40,7 +40,7 @@ test: $(STAMP) lint
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto -m "not e2e and not long"
 
-# the end-to-end runs marked long (pyproject): the paper config in miniature and the smoke pipeline on JAX
+# the end-to-end run marked long (pyproject): the paper config in miniature
 test-long: $(STAMP)
 	$(BIN)/python -m pytest -q -m long
 

@@ -64,9 +64,11 @@ def snakemake_failure(stdout: str, stderr: str) -> str:
     """The rule and log file(s) Snakemake named for the first failed job, for the first line of a failure."""
     text = stdout + "\n" + stderr
     rule = re.search(r"Error in rule (\S+?):", text)
-    logs = re.search(r"^\s*log: (.+?)(?: \(check log file\(s\) for error details\))?$", text, re.M)
     if rule is None:
         return "no rule named (a workflow or configuration error)"
+    # the failed job's own block: every job Snakemake starts lists its log too, so read only after the error
+    block = text[rule.end():].split("\n\n", 1)[0]
+    logs = re.search(r"^\s*log: (.+?)(?: \(check log file\(s\) for error details\))?$", block, re.M)
     return f"rule {rule.group(1)} failed" + (f"; its log: {logs.group(1)}" if logs else "")
 
 

@@ -5,7 +5,7 @@ a process holds one backend, and a torch-backend process must never load TensorF
   training runs (same seed twice, killed-and-resumed): each backend repeats itself bit for bit on the CPU;
 * Grad-CAM gives the same maps on every backend, within float32 rounding;
 * no module of ``labelbench.keras`` loads TensorFlow on JAX or torch;
-* the smoke pipeline once with every Keras experiment on JAX.
+* the smoke pipeline with every Keras experiment on JAX, and again on torch.
 """
 
 import importlib.util
@@ -120,23 +120,33 @@ def test_gradcam_gives_the_same_maps_on_every_backend(tmp_path, jax_cache):
 
 
 def smoke_on(backend: str) -> dict:
-    """The smoke config with every Keras experiment on ``backend`` (the PyTorch experiment left out)."""
+    """The smoke config with every Keras experiment on ``backend`` (the PyTorch experiment left out): the
+    experiments' and variants' own ``backend:`` choices removed, so nothing stays on another backend."""
     config = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     config["backend"] = backend
     config["experiments"] = {e: s for e, s in config["experiments"].items() if s.get("framework") != "torch"}
+    for spec in config["experiments"].values():
+        spec.pop("backend", None)
+        for variant in spec["variants"].values():
+            variant.pop("backend", None)
     config["datasets"].pop("shapes_scenes")
     return config
 
 
+#: what a run's record lists as the versions of the framework under Keras, by backend
+FRAMEWORK_VERSIONS = {"jax": {"keras", "jax", "jaxlib"}, "torch": {"keras", "torch"}}
+
+
 @pytest.mark.e2e
-@pytest.mark.long
-def test_the_smoke_pipeline_runs_every_keras_experiment_on_jax(tmp_path, jax_cache):
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_smoke_pipeline_runs_every_keras_experiment_on_another_backend(tmp_path, jax_cache, backend):
     """The whole smoke pipeline (training, Grad-CAM, worked examples, step timings, claims, notebooks, report)
-    with ``backend: jax``: every output says JAX made it, and the claims that do not depend on the backend's
-    numbers hold as on TensorFlow."""
-    _needs("jax")
-    config = smoke_on("jax")
-    path = tmp_path / "smoke_jax.yaml"
+    with every Keras experiment on ``backend`` (the plain smoke run trains some on TensorFlow, some on JAX): every
+    output says that backend made it, and the claims that do not depend on the backend's numbers hold as on
+    TensorFlow."""
+    _needs(backend)
+    config = smoke_on(backend)
+    path = tmp_path / f"smoke_{backend}.yaml"
     path.write_text(yaml.safe_dump(config))
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
     cache = {k: v for k, v in _env("jax", jax_cache).items() if k.startswith("JAX_") and k != "JAX_PLATFORMS"}
@@ -149,17 +159,20 @@ def test_the_smoke_pipeline_runs_every_keras_experiment_on_jax(tmp_path, jax_cac
             for seed in spec["variants"][variant].get("seeds", spec["seeds"]):
                 run = results / exp / variant / str(seed)
                 record = json.loads((run / "run.json").read_text())
-                assert record["backend"] == "jax" and set(record["versions"]) == {"keras", "jax", "jaxlib"}
-                assert pd.read_csv(run / "history.csv")["backend"].unique().tolist() == ["jax"]
-                assert pd.read_csv(run / "metrics.csv")["backend"].unique().tolist() == ["jax"]
+                assert record["backend"] == backend, (exp, variant)
+                assert set(record["versions"]) == FRAMEWORK_VERSIONS[backend]
+                assert pd.read_csv(run / "history.csv")["backend"].unique().tolist() == [backend]
+                assert pd.read_csv(run / "metrics.csv")["backend"].unique().tolist() == [backend]
                 runs += 1
     assert runs == sum(len(s["variants"]) * len(s["seeds"]) for s in config["experiments"].values())
-    assert json.loads((results / "landmark/speed.json").read_text())["backend"] == "jax"
+    assert json.loads((results / "landmark/speed.json").read_text())["backend"] == backend
     cam = pd.read_csv(results / "complementary/gradcam_metrics.csv")
     assert len(cam) and cam["mean"].notna().any()
     claims = pd.read_csv(results / "report/claims.csv").set_index("claim_id")
-    assert claims.loc["rank1_scalar", "verdict"] == "holds"  # the source's worked example, recomputed on JAX
+    assert claims.loc["rank1_scalar", "verdict"] == "holds"  # the source's worked example, recomputed
     html = (results / "report/index.html").read_text()
-    assert "mosaic on cpu with 2 threads (2 inter-op)" not in html  # JAX has no inter-op pool: recorded as 1
-    assert "mosaic on cpu with 2 threads (1 inter-op), 6 runs, Keras on jax" in html
-    assert "masked on cpu with 1 thread (1 inter-op), 2 runs, Keras on jax" in html
+    inter_op = {"jax": 1, "torch": 2}[backend]  # JAX has no inter-op pool (recorded as 1); torch sets its own
+    assert f"mosaic on cpu with 2 threads ({3 - inter_op} inter-op)" not in html
+    assert f"mosaic on cpu with 2 threads ({inter_op} inter-op), 6 runs, Keras on {backend}" in html
+    assert f"masked on cpu with 1 thread (1 inter-op), 2 runs, Keras on {backend}" in html
+    assert f"complementary on cpu with 1 thread (1 inter-op), 3 runs, Keras on {backend}" in html

@@ -334,3 +334,24 @@ def test_gpu_jobs_never_overlap_while_other_jobs_run_beside_them(tmp_path):
     assert any(_overlap(o, t) for o in others.itertuples() for t in train.itertuples()), jobs
     train_log = (tmp_path / "results/logs/train/masked/no_mask/1.log").read_text()
     assert "device gpu was asked for, but TensorFlow" in train_log
+
+
+def test_a_failure_names_the_failed_jobs_log_not_an_earlier_jobs():
+    """Snakemake lists every job it starts with its log; the first line of a failed run (conftest.run_snakemake)
+    names the log of the job in the error block (found by the Keras-on-torch smoke run, which named a dataset
+    build's log for a failed Grad-CAM job)."""
+    from conftest import snakemake_failure
+
+    stdout = ("[Mon Dec  7 16:15:06 2026]\nlocalrule build_dataset:\n    output: results/data/shapes/dataset.json\n"
+              "    log: results/logs/data/shapes.log\n    jobid: 3\n\n"
+              "[Mon Dec  7 16:15:09 2026]\nrule gradcam_seed_table:\n"
+              "    log: results/logs/gradcam/complementary/seed0.log\n"
+              "    jobid: 9\n\n")
+    stderr = ("[Mon Dec  7 16:15:40 2026]\nError in rule gradcam_seed_table:\n    message: None\n    jobid: 9\n"
+              "    output: results/complementary/gradcam/seed0.parquet\n"
+              "    log: results/logs/gradcam/complementary/seed0.log (check log file(s) for error details)\n\n"
+              "Shutting down, this might take some time.\n")
+    assert snakemake_failure(stdout, stderr) == ("rule gradcam_seed_table failed; its log: "
+                                                 "results/logs/gradcam/complementary/seed0.log")
+    assert snakemake_failure(stdout, "WorkflowError: no such rule") == (
+        "no rule named (a workflow or configuration error)")

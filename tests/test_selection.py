@@ -247,3 +247,9 @@ def test_the_trainer_refuses_a_complementary_criterion_on_data_without_complemen
                                           r"images' complementary labels, but its dataset has none"):
         T.train_run(str(tmp_path / "plain"), _outputs(tmp_path / "run"),
                     **{**RUN, "variant": "ordinary", "variant_spec": {"loss": "cce"}})
+    # selecting on the loss, as the refusal advises, trains: the complementary criteria are NaN, not a divergence
+    hist, _ = _train(tmp_path / "plain", tmp_path / "loss", variant="ordinary", variant_spec={"loss": "cce"},
+                     training={**RUN["training"], "selection": "loss", "patience": None, "epochs": 2})
+    assert len(hist) == 2 and not hist["diverged"].any() and np.isfinite(hist["val_loss"]).all()
+    assert hist["val_scel"].isna().all() and hist["val_ure"].isna().all()
+    assert np.isfinite(hist["val_oracle_accuracy"]).all()

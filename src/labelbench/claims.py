@@ -212,9 +212,9 @@ def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
 def planned_seeds(est: stats.Interval, region: stats.Region, declared: float | None,
                   independent: bool = False, rules: stats.Rules = stats.DEFAULT_RULES) -> tuple[float, str]:
     """Seeds an undecided claim needs, and how they were planned: from the ``declared`` true effect (a claim's
-    ``effect``, else the source's own value, else no difference for an equivalence) with the 80 % upper confidence
-    bound of the observed sd (:func:`labelbench.stats.sd_upper`), or — a claim that declares nothing — from the
-    observed difference itself (post hoc, said so in the detail)."""
+    ``effect``, else the source's own value, else no difference for an equivalence) with the upper confidence
+    bound of the observed sd at ``rules.sd_upper_confidence`` (80 % by default; :func:`labelbench.stats.sd_upper`),
+    or — a claim that declares nothing — from the observed difference itself (post hoc, said so in the detail)."""
     if est.n < 2 or math.isnan(est.sd):
         return math.nan, ""
     if declared is None:

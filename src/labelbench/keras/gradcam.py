@@ -83,7 +83,8 @@ def _scorer(model, images: np.ndarray, classes: np.ndarray):
     image each perturbed one comes from."""
 
     def score(batch: np.ndarray, owner: np.ndarray) -> np.ndarray:
-        out = np.concatenate([np.asarray(model(batch[i:i + 512].astype(np.float32), training=False))
+        # convert_to_numpy, not np.asarray: on Keras's torch backend the output is a tensor that requires grad
+        out = np.concatenate([ops.convert_to_numpy(model(batch[i:i + 512].astype(np.float32), training=False))
                               for i in range(0, len(batch), 512)])
         return out[np.arange(len(out)), classes[owner]]
 

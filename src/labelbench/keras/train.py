@@ -41,7 +41,7 @@ from labelbench.runs import (
     validation_split,
     write_run_record,
 )
-from labelbench.selection import COMPLEMENTARY, ORACLE, check_selection
+from labelbench.selection import COMPLEMENTARY, ORACLE, check_selection, column
 
 log = logging.getLogger("labelbench.train")
 
@@ -218,7 +218,7 @@ class ValidateOnce(keras.callbacks.Callback):
 
         probs = predict(self.model, self.images, self.batch_size)
         logs["val_loss"] = validation_loss(self.model, probs, self.targets, self.weights, self.batch_size)
-        if math.isfinite(float(logs.get("loss", math.nan))):  # a diverged epoch's row records no criterion
+        if all(math.isfinite(float(v)) for v in logs.values()):  # a diverged epoch's row records no criterion
             logs.update(measure(probs, self.chosen.inputs, self.chosen.oracle_labels, self.chosen.recorded))
 
 
@@ -488,7 +488,7 @@ def _fit_epochs(model, data: _Splits, val_data, chosen: _Chosen, training: dict,
     guard, diverged_at, last_good = NaNGuard(), None, model.get_weights()
     augment = augmenter(training.get("augment"), seed)
     bs = training["batch_size"]
-    validate = []
+    validate, criteria = [], {column(c) for c in chosen.recorded if c != "loss"}
     if chosen.recorded:  # one prediction of the validation images gives the loss and every criterion
         validate, val_data = [ValidateOnce(data.val.images, data.y_monitor, data.w_monitor, chosen, bs)], None
     for epoch in range(start, training["epochs"]):
@@ -501,7 +501,8 @@ def _fit_epochs(model, data: _Splits, val_data, chosen: _Chosen, training: dict,
         fit = model.fit(batches, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
                         callbacks=[*validate, guard, *callbacks], verbose=2, shuffle=False)
         row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
-        if guard.where is not None or not all(math.isfinite(v) for v in row.values()):
+        # a criterion is NaN by design where its inputs are missing (no complementary labels): not a divergence
+        if guard.where is not None or not all(math.isfinite(v) for k, v in row.items() if k not in criteria):
             diverged_at = guard.where or (epoch + 1, 0)
             history.append({**row, "diverged": True})
             break
