@@ -116,6 +116,34 @@ def load_config(path: str) -> dict:
     return config
 
 
+def compiled_model(exp: dict, vspec: dict, shape: tuple, outputs: int):
+    """The experiment's model compiled with the variant's loss and the experiment's optimiser, as its training job
+    builds them, and the training augmentation (or None)."""
+    from labelbench.keras.losses import get_loss
+    from labelbench.keras.models import build_model
+    from labelbench.keras.train import _optimizer, augmenter
+
+    training = exp["training"]
+    spec = {k: v for k, v in exp["model"].items() if k != "name"}
+    model = build_model(exp["model"]["name"], shape, outputs, **spec)
+    model.compile(optimizer=_optimizer(training), loss=get_loss(vspec["loss"], **vspec.get("loss_args", {})))
+    return model, augmenter(training.get("augment"), 0)
+
+
+def fit_epoch(model, images: np.ndarray, y: np.ndarray, batch: int, augment, epoch: int) -> float:
+    """Seconds of one training epoch through the job's own input pipeline (epoch 0 builds the optimizer first)."""
+    from labelbench.keras.data import make_dataset
+    from labelbench.keras.train import build_state
+
+    data = make_dataset(images, y, batch, shuffle_seed=epoch, augment=augment, augment_seed=epoch,
+                        drop_remainder=True)
+    if epoch == 0:
+        build_state(model, data)
+    t0 = time.perf_counter()
+    model.fit(data, epochs=1, verbose=0, shuffle=False)
+    return time.perf_counter() - t0
+
+
 def measure(config_path: str, experiment: str, epochs: int, steps: int, threads: int | None) -> dict:
     """One experiment's epochs on the backend of this process (``KERAS_BACKEND``); set up as its training job."""
     config = load_config(config_path)
@@ -138,10 +166,7 @@ def measure(config_path: str, experiment: str, epochs: int, steps: int, threads:
     prepare_training_env("keras", device, threads, os.environ["KERAS_BACKEND"])
     import keras
 
-    from labelbench.keras.data import make_dataset
-    from labelbench.keras.losses import get_loss
-    from labelbench.keras.models import build_model
-    from labelbench.keras.train import _optimizer, augmenter, build_state, configure
+    from labelbench.keras.train import configure
 
     t_start = time.perf_counter()
     placement = configure(0, threads, device)
@@ -149,19 +174,8 @@ def measure(config_path: str, experiment: str, epochs: int, steps: int, threads:
     n = timed_steps * batch
     images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
     y = random_targets(experiment, n, outputs, rng)
-    spec = {k: v for k, v in exp["model"].items() if k != "name"}
-    model = build_model(exp["model"]["name"], shape, outputs, **spec)
-    model.compile(optimizer=_optimizer(training), loss=get_loss(vspec["loss"], **vspec.get("loss_args", {})))
-    augment = augmenter(training.get("augment"), 0)
-    seconds = []
-    for epoch in range(epochs):
-        data = make_dataset(images, y, batch, shuffle_seed=epoch, augment=augment, augment_seed=epoch,
-                            drop_remainder=True)
-        if epoch == 0:
-            build_state(model, data)
-        t0 = time.perf_counter()
-        model.fit(data, epochs=1, verbose=0, shuffle=False)
-        seconds.append(time.perf_counter() - t0)
+    model, augment = compiled_model(exp, vspec, shape, outputs)
+    seconds = [fit_epoch(model, images, y, batch, augment, epoch) for epoch in range(epochs)]
     steady = float(np.median(seconds[1:])) if len(seconds) > 1 else seconds[0]
     scale = steps_per_epoch / timed_steps
     return {

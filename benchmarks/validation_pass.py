@@ -61,9 +61,7 @@ def main() -> None:
     import keras
 
     from labelbench.keras.data import make_dataset, predict
-    from labelbench.keras.losses import get_loss
-    from labelbench.keras.models import build_model
-    from labelbench.keras.train import _optimizer, augmenter, build_state, configure, validation_loss
+    from labelbench.keras.train import configure, validation_loss
 
     placement = configure(0, training["threads"], "cpu")
     rng = np.random.default_rng(0)
@@ -71,29 +69,21 @@ def main() -> None:
     train_y = keras_epoch.random_targets(args.experiment, n_train, outputs, rng)
     val_x = rng.integers(0, 256, (n_val, *shape), dtype=np.uint8)
     val_y = keras_epoch.random_targets(args.experiment, n_val, outputs, rng)
-    spec = {k: v for k, v in exp["model"].items() if k != "name"}
-    model = build_model(exp["model"]["name"], shape, outputs, **spec)
-    model.compile(optimizer=_optimizer(training), loss=get_loss(vspec["loss"], **vspec.get("loss_args", {})))
-    augment = augmenter(training.get("augment"), 0)
+    model, augment = keras_epoch.compiled_model(exp, vspec, shape, outputs)
     val_data = make_dataset(val_x, val_y, batch)
 
     rows = []
     for r in range(args.rounds + 1):  # round 0 traces every function: reported, left out of the medians
-        data = make_dataset(train_x, train_y, batch, shuffle_seed=r, augment=augment, augment_seed=r,
-                            drop_remainder=True)
-        if r == 0:
-            build_state(model, data)
-        t0 = time.perf_counter()
-        model.fit(data, epochs=1, verbose=0, shuffle=False)
+        epoch_s = keras_epoch.fit_epoch(model, train_x, train_y, batch, augment, r)
         t1 = time.perf_counter()
         keras_loss = model.evaluate(val_data, verbose=0)
         predict(model, val_x, batch)
         t2 = time.perf_counter()
         ours = validation_loss(model, predict(model, val_x, batch), val_y, None, batch)
         t3 = time.perf_counter()
-        rows.append({"round": r, "epoch_s": t1 - t0, "before_s": t2 - t1, "after_s": t3 - t2,
+        rows.append({"round": r, "epoch_s": epoch_s, "before_s": t2 - t1, "after_s": t3 - t2,
                      "loss_keras": float(keras_loss), "loss_ours": ours})
-        print(f"round {r}{' (tracing)' if r == 0 else ''}: epoch {t1 - t0:.2f} s, validation before "
+        print(f"round {r}{' (tracing)' if r == 0 else ''}: epoch {epoch_s:.2f} s, validation before "
               f"{t2 - t1:.3f} s, after {t3 - t2:.3f} s; val_loss Keras {keras_loss:.6f}, ours {ours:.6f}", flush=True)
     steady = rows[1:] or rows
     epoch, before, after = (float(np.median([row[k] for row in steady])) for k in ("epoch_s", "before_s", "after_s"))

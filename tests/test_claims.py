@@ -193,6 +193,15 @@ def _results_folder(root, bce, cce):
     return root
 
 
+def _mosaic_report(cfg, root):
+    """The report job on one mosaic claims table under ``root`` (its summary and claims already written)."""
+    facts = {"config_files": ["x.yaml"], "config_hash": "0", "config_name": "test", "hardware": "", "python": "",
+             "versions": {}, "commit": "", "datasets": [], "jobs": [], "total_job_seconds": 0.0}
+    files = {"summary": str(root / "mosaic/summary.csv"), "claims": str(root / "mosaic/claims.csv"),
+             "figures": [], "tables": [], "notebook": None}
+    build_report(cfg, facts, {"mosaic": files}, {}, str(root / "report/index.html"), str(root / "report/claims.csv"))
+
+
 @pytest.mark.parametrize("bce, cce, verdict", [
     ([0.6, 0.7, 0.65, 0.72], [0.4, 0.45, 0.41, 0.5], stats.HOLDS),
     ([0.3, 0.32, 0.35, 0.3], [0.4, 0.45, 0.41, 0.5], stats.FAILS),
@@ -202,11 +211,7 @@ def test_csv_table_summary_and_sentence_read_one_verdict(tmp_path, bce, cce, ver
     cfg["experiments"] = {"mosaic": cfg["experiments"]["mosaic"]}
     root = _results_folder(tmp_path / "results", bce, cce)
     write_claims("mosaic", cfg, root / "mosaic/metrics.parquet", root / "mosaic/claims.csv")
-    facts = {"config_files": ["x.yaml"], "config_hash": "0", "config_name": "test", "hardware": "", "python": "",
-             "versions": {}, "commit": "", "datasets": [], "jobs": [], "total_job_seconds": 0.0}
-    files = {"summary": str(root / "mosaic/summary.csv"), "claims": str(root / "mosaic/claims.csv"),
-             "figures": [], "tables": [], "notebook": None}
-    build_report(cfg, facts, {"mosaic": files}, {}, str(root / "report/index.html"), str(root / "report/claims.csv"))
+    _mosaic_report(cfg, root)
     csv = pd.read_csv(root / "report/claims.csv")
     assert list(csv.columns) == COLUMNS and csv["verdict"].tolist() == [verdict]
     page = _Text()
@@ -409,12 +414,8 @@ def test_alpha_power_and_the_sd_bound_come_from_the_config_into_every_verdict_an
     # Holm's cut is the config's alpha; the report's rules and legend print it
     root = _results_folder(tmp_path / "results", bce, cce)
     write_claims("mosaic", loose, root / "mosaic/metrics.parquet", root / "mosaic/claims.csv")
-    facts = {"config_files": ["x.yaml"], "config_hash": "0", "config_name": "test", "hardware": "", "python": "",
-             "versions": {}, "commit": "", "datasets": [], "jobs": [], "total_job_seconds": 0.0}
-    files = {"summary": str(root / "mosaic/summary.csv"), "claims": str(root / "mosaic/claims.csv"),
-             "figures": [], "tables": [], "notebook": None}
     loose["experiments"] = {"mosaic": loose["experiments"]["mosaic"]}
-    build_report(loose, facts, {"mosaic": files}, {}, str(root / "report/index.html"), str(root / "report/claims.csv"))
+    _mosaic_report(loose, root)
     csv = pd.read_csv(root / "report/claims.csv")
     assert csv["p_adjusted"].iloc[0] < 0.2 and csv["verdict_adjusted"].iloc[0] == stats.HOLDS
     html = " ".join((root / "report/index.html").read_text().split())
