@@ -169,3 +169,25 @@ def test_a_seeds_rows_are_the_same_computed_alone_or_after_other_seeds(ported, t
         write_table(seed_table({v: p[seed] for v, p in paths.items()}, seed, *args), files[-1])
     write_table(whole, tmp_path / "whole.parquet")
     pd.testing.assert_frame_equal(merge_seed_tables(files), pd.read_parquet(tmp_path / "whole.parquet"))
+
+
+@pytest.mark.parametrize("side, most", [(32, 512), (299, 46)])
+def test_the_faithfulness_scorer_bounds_each_forward_pass_by_pixels(side, most):
+    """At Xception's 299 px a pass of 512 perturbed images held ~0.5 GB of input alone (the paper miniature's
+    Grad-CAM job was killed for memory): the scorer's chunks stay under labelbench.keras.gradcam.SCORE_PIXELS,
+    and the scores are those of one pass over everything."""
+    from labelbench.keras.gradcam import _scorer
+
+    seen = []
+
+    def model(x, training=False):
+        seen.append(len(x))
+        return x.reshape(len(x), -1)[:, :3] * 2.0
+
+    rng = np.random.default_rng(0)
+    batch = rng.random((600, side, side, 1), dtype=np.float32)
+    owner = rng.integers(0, 4, 600)
+    classes = np.array([0, 1, 2, 1])
+    scores = _scorer(model, batch[:4], classes)(batch, owner)
+    assert max(seen) == most and sum(seen) == 600
+    np.testing.assert_array_equal(scores, batch.reshape(600, -1)[np.arange(600), classes[owner]] * 2.0)
