@@ -110,9 +110,11 @@ def load_config(path: str) -> dict:
     else:
         schema = os.path.join(ROOT, "workflow", "schemas", "config.schema.yaml")
         validate(config, schema)
-        from labelbench.config import normalise_numbers
+        from labelbench.config import config_schema, normalise_numbers, validate_datasets
 
-        normalise_numbers(config, schema)  # as the Snakefile does: learning_rate 1 -> 1.0, epochs 2.0 -> 2
+        root = config_schema(schema)  # with the registered sources' keys, as the Snakefile's check_startup
+        validate_datasets(config, root)
+        normalise_numbers(config, root)  # as the Snakefile does: learning_rate 1 -> 1.0, epochs 2.0 -> 2
     return config
 
 

@@ -8,14 +8,9 @@ from labelbench.config import (
     training_device,
 )
 from labelbench.experiments import get_experiment
-from labelbench.datasets.build import (
-    DERIVED_SOURCES,
-    LOCAL_SOURCES,
-    REMOTE_SOURCES,
-    user_path,
-)
+from labelbench.datasets.build import user_path
 from labelbench.datasets.manifest import path_manifest
-from labelbench.datasets.real import remote_files
+from labelbench.datasets.sources import get_source
 from labelbench.datasets.store import dataset_change
 from labelbench.registry import is_weights_file
 
@@ -83,26 +78,18 @@ def dataset_check(wildcards):
 
 
 def dataset_inputs(wildcards):
-    """Upstream files (downloaded or under the user's `path:`), or the dataset a derived one is built from."""
+    """Upstream files (downloaded or under the user's `path:`), the user's watched files, or the sidecar of the
+    dataset a derived one is built from: as its source declares them."""
     spec = DATASETS[wildcards.dataset]
-    source = spec["source"]
-    if source in DERIVED_SOURCES:
-        return [sidecar(spec[DERIVED_SOURCES[source]])]
-    if source in LOCAL_SOURCES:
-        return LOCAL_SOURCES[source](spec)
-    if source not in REMOTE_SOURCES:
-        return []
-    files = remote_files(source, spec)
-    if spec.get("path") and (source != "nuswide" or not files):
-        if source == "nuswide":
-            return []  # a local folder or archive, read directly by the build
-        return [str(Path(spec["path"]) / name) for name in files]
-    return [f"{RESULTS}/downloads/{wildcards.dataset}/{name}" for name in files]
+    source = get_source(spec["source"])
+    if source.built_from:
+        return [sidecar(spec[source.built_from])]
+    return source.inputs(spec, f"{RESULTS}/downloads/{wildcards.dataset}")
 
 
 def download_params(wildcards):
     spec = DATASETS[wildcards.dataset]
-    url, md5 = remote_files(spec["source"], spec)[wildcards.filename]
+    url, md5 = get_source(spec["source"]).remote_files(spec)[wildcards.filename]
     return {"url": url, "md5": md5}
 
 

@@ -259,7 +259,9 @@ BAD_CLAIMS = [
                 "a": {"variant": "mask_odd", "metric": "acc_even"}, "b": {"metric": "acc_odd"}, "direction": "equal"},
      ["'bce_beats_cce_exact_match' is also the id of experiments.mosaic.claims[0]"]),
     ("masked", {"id": "x", "kind": "value", "claim": "c", "source": "s", "variant": "mask_odd", "metric": "acc_odd",
-                "source_value": 0.9, "tolerance": 0.1, "scope": {"data": ["imagenet"]}}, ["'imagenet' is not one of"]),
+                "source_value": 0.9, "tolerance": 0.1, "scope": {"data": ["imagenet"]}},
+     ["experiments.masked.claims[1].scope.data: ['imagenet'] are not registered dataset sources; expected names "
+      "among ['caltech101'"]),
     ("masked", {"id": "x", "kind": "effect", "claim": "c", "source": "s", "a": {"variant": "mask_odd",
                 "metric": "acc_odd"}, "b": {"variant": "no_mask"}, "direction": "bigger"},
      ["'bigger' is not one of ['greater', 'smaller', 'equal']"]),

@@ -34,7 +34,11 @@ BAD_CONFIGS = [
     (("datasets", "shapes_tiles", "size"), "big", ["'big' is not of type 'integer'"]),
     (("datasets", "shapes_tiles", "size"), 2, ["2 is less than the minimum of 8"]),
     (("datasets", "shapes_tiles", "classes"), ["circle", "hexagon"], ["'hexagon' is not one of"]),
-    (("datasets", "shapes_tiles", "source"), "svhn", ["'svhn' is not one of"]),
+    (("datasets", "shapes_tiles", "source"), "svhn",
+     ["datasets.shapes_tiles.source: 'svhn' is not a registered dataset source; expected one of ['caltech101'"]),
+    (("datasets", "shapes_tiles", "colour"), "red",
+     ["datasets.shapes_tiles: Additional properties are not allowed ('colour' was unexpected); a dataset of source "
+      "'shapes' takes the keys ['classes', 'complementary', 'max_rotation'"]),
     (("datasets", "shapes_tiles", "n_train_per_class"), _DELETE, ["'n_train_per_class' is a required property"]),
     (("datasets", "mosaic_shapes", "tile"), "shapes_tiles", ["'tile' was unexpected"]),
     (("experiments", "mosaic", "training", "batch_size"), 0, ["0 is less than the minimum of 1"]),
@@ -80,7 +84,8 @@ BAD_CONFIGS = [
       "dataset 'shapes_objects3' has none"]),
     (("experiments", "complementary", "variants", "ordinary", "dataset"), "shapes_scenes",
      ["experiments.complementary.variants.ordinary.dataset", "'shapes_scenes' has source 'shapes_scenes'",
-      "expects a dataset with source in ['shapes', 'cifar10'"]),
+      "expects a dataset with source in ['caltech101', 'cifar10', 'digits', 'imagefolder', 'mnist', 'shapes'] "
+      "(single-label)"]),
     (("datasets", "shapes_objects3", "complementary"), {"num_cl": 3},
      ["datasets.shapes_objects3.complementary.num_cl", "3 complementary labels per image", "expected 1 to 2"]),
     (("datasets", "shapes_scenes"), {"source": "nuswide", "path": "no/such/folder"},
@@ -354,7 +359,7 @@ def test_numbers_are_given_the_schema_types():
     """2.0 for an integer key is taken as 2; 1 for a number key as 1.0; booleans, nulls and names untouched."""
     from snakemake.utils import validate
 
-    from labelbench.config import normalise_numbers
+    from labelbench.config import config_schema, normalise_numbers, validate_datasets
 
     cfg = copy.deepcopy(BASE)
     cfg["experiments"]["mosaic"]["training"].update(epochs=2.0, learning_rate=1, batch_size=16.0)
@@ -364,7 +369,8 @@ def test_numbers_are_given_the_schema_types():
     cfg["experiments"]["mosaic"]["threshold"] = 0.5
     schema = ROOT / "workflow/schemas/config.schema.yaml"
     validate(cfg, str(schema))
-    normalise_numbers(cfg, schema)
+    validate_datasets(cfg, config_schema(schema))  # the sources' own keys (labelbench.datasets.sources)
+    normalise_numbers(cfg, config_schema(schema))
     keras, torch = cfg["experiments"]["mosaic"]["training"], cfg["experiments"]["tagging"]["training"]
     for value, expected in [(keras["epochs"], 2), (keras["batch_size"], 16), (keras["learning_rate"], 1.0),
                             (torch["learning_rate"], 1.0), (torch["epochs"], 1), (torch["image_size"], 32),

@@ -11,6 +11,7 @@ from archives import make_caltech, make_cifar, make_mnist, make_nus, md5, serve
 from labelbench.datasets import real
 from labelbench.datasets.build import build
 from labelbench.datasets.download import download
+from labelbench.datasets.sources import get_source
 from labelbench.datasets.store import load_dataset
 from labelbench.errors import ChecksumError, DataError
 
@@ -29,7 +30,7 @@ def test_cifar10_download_and_read(server, tmp_path):
     root, url = server
     archive = make_cifar(root)
     spec = {"source": "cifar10", "mirror": url, "checksums": {archive.name: md5(archive)}}
-    (name, (file_url, file_md5)), = real.remote_files("cifar10", spec).items()
+    (name, (file_url, file_md5)), = get_source("cifar10").remote_files(spec).items()
     got = download(file_url, tmp_path / "dl" / name, file_md5)
     build("cifar", spec, [str(got)], tmp_path / "cifar")
     ds = load_dataset(tmp_path / "cifar")
@@ -42,16 +43,16 @@ def test_cifar10_download_and_read(server, tmp_path):
 
 
 def test_upstream_md5s_are_torchvisions():
-    assert real.REMOTE["cifar10"]["files"]["cifar-10-python.tar.gz"] == "c58f30108f718f92721af3b95e74349a"
-    assert real.REMOTE["caltech101"]["files"]["caltech-101.zip"] == "3138e1922a9193bfa496528edbbc45d0"
-    assert len(real.REMOTE["mnist"]["files"]) == 4
+    assert get_source("cifar10").upstream["files"]["cifar-10-python.tar.gz"] == "c58f30108f718f92721af3b95e74349a"
+    assert get_source("caltech101").upstream["files"]["caltech-101.zip"] == "3138e1922a9193bfa496528edbbc45d0"
+    assert len(get_source("mnist").upstream["files"]) == 4
 
 
 def test_mnist_download_and_read(server, tmp_path):
     root, url = server
     sums = make_mnist(root)
     spec = {"source": "mnist", "mirror": url, "checksums": sums}
-    paths = [str(download(u, tmp_path / "dl" / n, m)) for n, (u, m) in real.remote_files("mnist", spec).items()]
+    paths = [str(download(u, tmp_path / "dl" / n, m)) for n, (u, m) in get_source("mnist").remote_files(spec).items()]
     build("mnist", spec, paths, tmp_path / "mnist")
     ds = load_dataset(tmp_path / "mnist")
     assert ds.images.shape == (17, 28, 28, 1)
@@ -82,7 +83,7 @@ def test_nuswide_archive_download_and_layout(server, tmp_path):
     root, url = server
     archive = make_nus(root)
     spec = {"source": "nuswide", "url": url + archive.name, "md5": md5(archive)}
-    (name, (u, m)), = real.remote_files("nuswide", spec).items()
+    (name, (u, m)), = get_source("nuswide").remote_files(spec).items()
     got = download(u, tmp_path / "dl" / name, m)
     build("nus", spec, [str(got)], tmp_path / "nus")
     assert (tmp_path / "nus/small_train.json").is_file() and (tmp_path / "nus/3_c_m.jpg").is_file()

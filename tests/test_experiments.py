@@ -13,11 +13,14 @@ from labelbench.metrics import produces_metric
 #: where an experiment's name may appear in library code as a string, because there it names something else:
 #: a dataset source (the mosaic source), a dataset task (landmark), or the datasets' `complementary:` key
 DATASET_SENSES = {
-    "src/labelbench/claims.py": {"mosaic"},
-    "src/labelbench/config.py": {"mosaic", "landmark", "complementary"},
-    "src/labelbench/datasets/build.py": {"mosaic", "complementary"},
+    "src/labelbench/config.py": {"complementary"},
+    "src/labelbench/datasets/build.py": {"complementary"},
     "src/labelbench/datasets/embedded.py": {"landmark"},
     "src/labelbench/datasets/landmark_csv.py": {"landmark"},
+    "src/labelbench/datasets/sources/base.py": {"landmark"},
+    "src/labelbench/datasets/sources/cifar10.py": {"complementary"},
+    "src/labelbench/datasets/sources/mnist.py": {"complementary"},
+    "src/labelbench/datasets/sources/mosaic.py": {"mosaic"},
     "src/labelbench/datasets/store.py": {"landmark"},
     "src/labelbench/figures/datasets.py": {"landmark"},
     "src/labelbench/targets.py": {"landmark"},

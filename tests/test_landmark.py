@@ -177,12 +177,13 @@ def test_user_csv_unreadable_image_is_named(folder):
 
 
 def test_user_csv_builds_through_the_dataset_rule_entry_point(folder, tmp_path):
-    from labelbench.datasets.build import LOCAL_SOURCES, build
+    from labelbench.datasets.build import build
+    from labelbench.datasets.sources import get_source
     from labelbench.datasets.store import load_dataset
 
     _write(folder, ["image,presence,x1,y1", "a.png,1,0.5,0.5", "b.png,0,0,0", "c.jpg,1,0.1,0.2"])
     spec = {"source": "landmark_csv", "path": str(folder), "size": 16, "test_fraction": 0.34, "seed": 0}
-    inputs = LOCAL_SOURCES["landmark_csv"](spec)
+    inputs = get_source("landmark_csv").inputs(spec, "unused")
     out = build("mine", spec, inputs, tmp_path / "out")
     ds = load_dataset(out)
     assert len(ds.images) == 3 and set(ds.samples["split"]) <= {"train", "test"}

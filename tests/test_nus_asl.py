@@ -10,9 +10,10 @@ import pytest
 from archives import jpeg as _jpeg
 
 from labelbench.config import check_references
-from labelbench.datasets.build import LOCAL_SOURCES, build
+from labelbench.datasets.build import build
 from labelbench.datasets.nus import read_annotations
 from labelbench.datasets.nus_asl import parse_tags, read_split_csv
+from labelbench.datasets.sources import get_source
 from labelbench.errors import ConfigError, DataError
 
 ROWS = [
@@ -39,7 +40,7 @@ def asl_folder(root: Path, rows=ROWS, header="filepath,label,split", missing=())
 
 def build_asl(tmp_path: Path, source: Path) -> Path:
     spec = {"source": "nuswide_asl", "path": str(source)}
-    return build("asl", spec, LOCAL_SOURCES["nuswide_asl"](spec), tmp_path / "results" / "asl")
+    return build("asl", spec, get_source("nuswide_asl").inputs(spec, "unused"), tmp_path / "results" / "asl")
 
 
 def test_the_split_becomes_a_nuswide_layout_with_sorted_labels_and_val_as_test(tmp_path):

@@ -159,26 +159,26 @@ def per_seed(observations: pd.DataFrame, side: dict) -> pd.Series:
     return hit.set_index("seed")["value"].astype(float).sort_index()
 
 
+def lineage_specs(config: dict, dataset: str) -> list[tuple[str, dict]]:
+    """(name, spec) of the datasets a dataset is built from, itself first (a mosaic's tiles after it: its source's
+    ``built_from`` key)."""
+    from labelbench.datasets.sources import get_source
+
+    spec = config["datasets"][dataset]
+    built_from = get_source(spec["source"]).built_from
+    return [(dataset, spec)] + (lineage_specs(config, spec[built_from]) if built_from else [])
+
+
 def dataset_lineage(config: dict, dataset: str) -> list[str]:
     """Sources a dataset is built from, itself first (a mosaic names its tiles' source too)."""
-    spec = config["datasets"][dataset]
-    chain = [spec["source"]]
-    if spec["source"] == "mosaic":
-        chain += dataset_lineage(config, spec["tiles"])
-    return chain
-
-
-def lineage_specs(config: dict, dataset: str) -> list[tuple[str, dict]]:
-    """(name, spec) of the datasets a dataset is built from, itself first (a mosaic's tiles after it)."""
-    spec = config["datasets"][dataset]
-    return [(dataset, spec)] + (lineage_specs(config, spec["tiles"]) if spec["source"] == "mosaic" else [])
+    return [spec["source"] for _, spec in lineage_specs(config, dataset)]
 
 
 def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
     """Why a value claim's figure does not apply to this run ("" when it does): its ``scope`` names the data
     (dataset sources, recognised by their archives' checksums, and ``dataset`` keys such as a mosaic's
     ``n_train``) and the settings (``training``/``model`` keys) the figure was measured with."""
-    from labelbench.datasets.real import not_the_official_data
+    from labelbench.datasets.sources import get_source
 
     scope = claim.get("scope", {})
     exp = config["experiments"][experiment]
@@ -191,7 +191,7 @@ def out_of_scope(claim: dict, config: dict, experiment: str) -> str:
             reasons.append(f"the figure is on {' or '.join(scope['data'])}; this run's data is "
                            f"{dataset} ({' from '.join(lineage)})")
         for name, spec in lineage_specs(config, dataset):
-            why = not_the_official_data(spec["source"], spec) if spec["source"] in scope["data"] else ""
+            why = get_source(spec["source"]).not_official(spec) if spec["source"] in scope["data"] else ""
             if why:
                 reasons.append(f"datasets.{name} is not recognised as the official {spec['source']} data ({why})")
     for section in ("training", "model"):

@@ -10,6 +10,7 @@ cannot tell (the classes of an ``imagefolder``) is checked when the dataset is b
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from pathlib import Path
@@ -17,30 +18,12 @@ from pathlib import Path
 from labelbench import registry as R
 from labelbench.cam_methods import methods_for
 from labelbench.config_check import name_kind
+from labelbench.datasets.sources import TASKS, get_source, source_names
 from labelbench.errors import ConfigError
 from labelbench.experiments import experiment_names, get_experiment
 
-SINGLE_LABEL = ("shapes", "cifar10", "mnist", "caltech101", "imagefolder", "digits")
-#: the task each source's datasets have, in words
-SOURCE_TASKS = {
-    **{source: "single-label" for source in SINGLE_LABEL},
-    "mosaic": "multi-label (mosaics)",
-    "shapes_landmarks": "landmark",
-    "landmark_csv": "landmark",
-    "shapes_scenes": "multi-label tagging (NUS-WIDE layout)",
-    "nuswide": "multi-label tagging (NUS-WIDE layout)",
-    "nuswide_asl": "multi-label tagging (ASL's 81-label NUS-WIDE split)",
-}
-#: fixed class counts of the sources that have them
-FIXED_CLASSES = {"digits": 10, "cifar10": 10, "mnist": 10, "shapes_landmarks": 1, "landmark_csv": 1}
-#: a mosaic has four quadrants, each a tile of another class (labelbench.datasets.mosaic.QUADRANTS)
-MOSAIC_CLASSES = 4
 #: the default number of classes of masked_cce (its n_classes argument)
 MASKED_CCE_CLASSES = 10
-#: sources whose ``path:`` is read, and what it must be
-PATH_KINDS = {"nuswide": "a folder or a tar/zip archive", "nuswide_asl": "the folder of ASL's NUS-WIDE images",
-              "imagefolder": "a folder", "landmark_csv": "a folder",
-              "cifar10": "a folder", "mnist": "a folder", "caltech101": "a folder"}
 
 
 def _names(items) -> list[str]:
@@ -49,16 +32,9 @@ def _names(items) -> list[str]:
 
 def known_classes(name: str, datasets: dict) -> int | None:
     """Number of classes of dataset ``name`` when the config decides it, else None (an imagefolder's folders,
-    a NUS-WIDE subset's label list)."""
+    a NUS-WIDE subset's label list): its source's answer."""
     spec = datasets[name]
-    source = spec["source"]
-    if source in FIXED_CLASSES:
-        return FIXED_CLASSES[source]
-    if source in ("shapes", "caltech101"):
-        return len(spec["classes"])
-    if source == "mosaic" and spec.get("tiles") in datasets:
-        return known_classes(spec["tiles"], datasets)
-    return None
+    return get_source(spec["source"]).classes(spec, datasets)
 
 
 # ------------------------------------------------------------------------------------- before the schema
@@ -195,17 +171,75 @@ def check_references(config: dict) -> None:
     check_claims(config)
 
 
+def config_schema(schema: str | Path) -> dict:
+    """The config schema at ``schema`` with every registered source's keys added to its ``dataset`` definition
+    (``source`` one of the registered names, and one if/then branch a source, accepting no other key): what the
+    numbers are normalised by and each dataset is validated against (:func:`validate_datasets`)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~6x faster on the schema
+    root = yaml.load(Path(schema).read_text(encoding="utf-8"), Loader=loader)
+    dataset = root["$defs"]["dataset"]
+    dataset["properties"]["source"]["enum"] = source_names()
+    dataset["allOf"] = [
+        {"if": {"properties": {"source": {"const": name}}},
+         "then": {"additionalProperties": False, "required": get_source(name).schema.get("required", []),
+                  "properties": {"source": {}, **copy.deepcopy(get_source(name).schema.get("properties", {}))}}}
+        for name in source_names()
+    ]
+    return root
+
+
+def validate_datasets(config: dict, root: dict) -> None:
+    """Validate each dataset against its source's keys (:func:`config_schema`), filling in their defaults in place,
+    and refuse an unknown source or key naming the dataset and what its source takes.
+
+    Snakemake's ``validate`` (run before this on the schema file) reads a schema only from a file, and the file
+    cannot list the sources, which are registered by modules; this validates with the same library (jsonschema's
+    Draft 2020-12 validator, extended to fill in defaults as Snakemake does: jsonschema's FAQ recipe)."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import best_match
+
+    def set_defaults(validator, properties, instance, schema):
+        for name, sub in properties.items():
+            if "default" in sub and isinstance(instance, dict):
+                instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    filling = validators.extend(Draft202012Validator, {"properties": set_defaults})
+    for name, spec in config["datasets"].items():
+        if spec["source"] not in source_names():
+            raise ConfigError(f"datasets.{name}.source: {spec['source']!r} is not a registered dataset source; "
+                              f"expected one of {source_names()} (labelbench.datasets.sources)")
+        branch = next(b["then"] for b in root["$defs"]["dataset"]["allOf"]
+                      if b["if"]["properties"]["source"]["const"] == spec["source"])
+        error = best_match(filling({**branch, "$defs": root["$defs"]}).iter_errors(spec))
+        if error is not None:
+            where = ".".join(map(str, [f"datasets.{name}", *error.absolute_path]))
+            raise ConfigError(f"{where}: {error.message}; a dataset of source {spec['source']!r} takes the keys "
+                              f"{sorted(branch['properties'])}")
+    for exp, spec in config["experiments"].items():
+        for i, claim in enumerate(spec.get("claims", [])):
+            unknown = [s for s in claim.get("scope", {}).get("data", []) if s not in source_names()]
+            if unknown:
+                raise ConfigError(f"experiments.{exp}.claims[{i}].scope.data: {unknown} are not registered dataset "
+                                  f"sources; expected names among {source_names()}")
+
+
 def check_startup(config: dict, schema: str | Path) -> None:
     """Every check the Snakefile makes of a config when it starts, in its order, filling in the schema's defaults
     in place: names YAML read as other types or that lead out of their folder and a wrong framework (before the
-    schema, whose training keys depend on the framework), the schema (Snakemake's own ``validate``), the numbers'
-    types, then every name and reference. The tests call it without starting Snakemake."""
+    schema, whose training keys depend on the framework), the schema (Snakemake's own ``validate``, then each
+    dataset against its source's keys), the numbers' types, then every name and reference. The tests call it
+    without starting Snakemake."""
     from snakemake.utils import validate
 
     check_names(config)
     check_frameworks(config)
     validate(config, str(schema))
-    normalise_numbers(config, schema)
+    root = config_schema(schema)
+    validate_datasets(config, root)
+    normalise_numbers(config, root)
     check_references(config)
 
 
@@ -223,7 +257,8 @@ def experiment_config(config: dict, experiment: str) -> dict:
         if name in wanted or name not in datasets:
             continue
         wanted[name] = datasets[name]
-        names.update(datasets[name][key] for key in ("tiles",) if datasets[name].get(key))
+        built_from = get_source(datasets[name]["source"]).built_from
+        names.update([datasets[name][built_from]] if built_from and datasets[name].get(built_from) else [])
     rest = {k: v for k, v in config.items() if k not in ("experiments", "datasets")}
     return {**rest, "experiments": {experiment: spec}, "datasets": dict(sorted(wanted.items()))}
 
@@ -239,8 +274,8 @@ def check_containment(config: dict) -> None:
             if out == folder or folder in out.parents:
                 where = "is" if out == folder else "is inside"
                 hint = ""
-                if spec["source"] == "imagefolder" and out != folder:
-                    hint = f" (the image folder would gain a class named {out.relative_to(folder).parts[0]!r})"
+                if out != folder:
+                    hint = get_source(spec["source"]).containment_hint(out.relative_to(folder).parts[0])
                 raise ConfigError(
                     f"results: {results} {where} datasets.{name}.path ({spec['path']}): every output would be read "
                     f"as the dataset's files{hint}; expected a results folder outside every dataset's path"
@@ -250,10 +285,7 @@ def check_containment(config: dict) -> None:
                     f"datasets.{name}.path: {spec['path']} is inside results ({results}), whose files the pipeline "
                     "writes and replaces; expected a folder outside results"
                 )
-        if spec["source"] == "nuswide" and spec.get("url"):
-            from labelbench.datasets.real import remote_files
-
-            (filename,) = remote_files("nuswide", spec)
+        for filename in get_source(spec["source"]).remote_files(spec):
             problem = _path_problem(filename)
             if problem:
                 key = "filename" if spec.get("filename") else "url"
@@ -267,37 +299,12 @@ def check_containment(config: dict) -> None:
 
 def _check_dataset(name: str, spec: dict, datasets: dict) -> None:
     key = f"datasets.{name}"
-    source = spec["source"]
-    if source == "mosaic":
-        tiles = spec["tiles"]
-        if tiles not in datasets:
-            raise ConfigError(
-                f"{key}.tiles: {tiles!r} is not a dataset in this config; expected one of {_names(datasets)}"
-            )
-        if datasets[tiles]["source"] not in SINGLE_LABEL:
-            raise ConfigError(
-                f"{key}.tiles: {tiles!r} has source {datasets[tiles]['source']!r}; "
-                f"expected a single-label source ({', '.join(SINGLE_LABEL)})"
-            )
-        k = known_classes(tiles, datasets)
-        if k is not None and k < MOSAIC_CLASSES:
-            raise ConfigError(
-                f"{key}.tiles: {tiles!r} has {k} classes; a mosaic needs tiles of at least {MOSAIC_CLASSES} classes "
-                "(one per quadrant, all different)"
-            )
-    if spec.get("checksums"):
-        from labelbench.datasets.real import REMOTE
-
-        upstream = REMOTE[source]["files"]
-        unknown = [f for f in spec["checksums"] if f not in upstream]
-        if unknown:
-            raise ConfigError(
-                f"{key}.checksums: {unknown} are not files of source {source!r}; expected names among {list(upstream)}"
-            )
+    source = get_source(spec["source"])
+    source.check(key, spec, datasets)
     for path_key in ("path", "csv"):
         path = spec.get(path_key)
         if path and not Path(path).exists():
-            what = f"the {source} CSV" if path_key == "csv" else PATH_KINDS.get(source, "a folder")
+            what = f"the {source.name} CSV" if path_key == "csv" else source.path_kind
             raise ConfigError(
                 f"{key}.{path_key}: {path} does not exist (relative paths are read from the working directory "
                 f"{Path.cwd()}); expected {what}"
@@ -315,12 +322,14 @@ def _check_dataset(name: str, spec: dict, datasets: dict) -> None:
 def _dataset_ref(key: str, exp: str, ref: str, datasets: dict) -> None:
     if ref not in datasets:
         raise ConfigError(f"{key}: {ref!r} is not a dataset in this config; expected one of {_names(datasets)}")
-    source = datasets[ref]["source"]
-    sources = get_experiment(exp).sources
-    if source not in sources:
+    source = get_source(datasets[ref]["source"])
+    experiment = get_experiment(exp)
+    accepted = experiment.accepted_sources()
+    if source.name not in accepted:
+        tasks = " or ".join(TASKS[t] for t in experiment.tasks)
         raise ConfigError(
-            f"{key}: {ref!r} has source {source!r} ({SOURCE_TASKS[source]}); {exp} expects a dataset with source "
-            f"in {list(sources)} ({SOURCE_TASKS[sources[0]]})"
+            f"{key}: {ref!r} has source {source.name!r} ({source.task_words}); {exp} expects a dataset with source "
+            f"in {accepted} ({tasks})"
         )
 
 
@@ -523,30 +532,11 @@ def keras_backend(config: dict, experiment: str, variant: str | None = None) -> 
 
 #: training images assumed for a dataset whose size the config does not state (a user's folder or CSV)
 UNSTATED_TRAINING_IMAGES = 10_000
-#: images of the sources whose size is fixed upstream: the official training splits, and for the sources the
-#: pipeline splits itself (test_fraction) the whole set (scikit-learn's 8x8 digits: 1,797)
-SOURCE_TRAINING_IMAGES = {"mnist": 60_000, "cifar10": 50_000, "nuswide": 161_789, "nuswide_asl": 161_789}
-SOURCE_IMAGES = {"digits": 1_797, "caltech101": 9_144}
-CALTECH101_MEAN_PER_CLASS = 90  # 9,144 images in 101 classes and a background one
-
-
 def training_images(data: dict) -> int:
-    """How many training images a dataset spec gives, from the config alone (before any data exists): its
-    ``n_train``, or ``n_train_per_class`` x its classes, or the source's known size (less ``test_fraction``; for
-    a Caltech101 subset its classes' caps or the mean class size), else :data:`UNSTATED_TRAINING_IMAGES`."""
-    if data.get("n_train") or data.get("n_train_per_class"):
-        return data.get("n_train") or data["n_train_per_class"] * len(data.get("classes", []))
-    source = data.get("source")
-    if source in SOURCE_TRAINING_IMAGES:
-        return SOURCE_TRAINING_IMAGES[source]
-    if source in SOURCE_IMAGES:
-        total = SOURCE_IMAGES[source]
-        if source == "caltech101" and data.get("classes"):  # a class's own count is known only once downloaded
-            caps = data.get("max_per_class") or {}
-            total = sum(caps.get(c, CALTECH101_MEAN_PER_CLASS) if isinstance(caps, dict) else
-                        min(caps, CALTECH101_MEAN_PER_CLASS) for c in data["classes"])
-        return max(1, round(total * (1 - data.get("test_fraction", 0.25))))
-    return UNSTATED_TRAINING_IMAGES
+    """How many training images a dataset spec gives, from the config alone (before any data exists): its source's
+    estimate (``n_train``, ``n_train_per_class`` x its classes, or the upstream set's known size less
+    ``test_fraction``), else :data:`UNSTATED_TRAINING_IMAGES`."""
+    return get_source(data["source"]).training_images(data) or UNSTATED_TRAINING_IMAGES
 
 
 #: forward MFLOP per input pixel of the models the configs name, counted by benchmarks/training_efficiency.py
@@ -590,10 +580,7 @@ def training_cost(config: dict, experiment: str, variant: str) -> int:
     name = spec["variants"][variant].get("dataset") or spec["dataset"]
     datasets = config["datasets"]
     data = datasets[name]
-    side = data.get("size", 32)
-    if data.get("source") == "mosaic":
-        side = 2 * datasets.get(data.get("tiles"), {}).get("size", 16)
-    side = training.get("image_size") or side
+    side = training.get("image_size") or get_source(data["source"]).image_side(data, datasets)
     images = training_images(data)
     mflop = training["epochs"] * images * side * side * model_mflop_per_pixel(spec["model"])
     return max(1, round(mflop / 1e3))

@@ -2,7 +2,8 @@
 
 Each reader takes the upstream files (downloaded by :mod:`labelbench.datasets.download` or pointed at with a
 ``path:``) and returns a :class:`~labelbench.datasets.store.Dataset`; nothing here touches the network.
-The upstream names and md5s are those torchvision uses, so an archive torchvision downloaded can be reused.
+The upstream names and md5s, declared by each source's module (:mod:`labelbench.datasets.sources`), are those
+torchvision uses, so an archive torchvision downloaded can be reused.
 """
 
 from __future__ import annotations
@@ -32,26 +33,6 @@ from labelbench.images import decode_array
 
 log = logging.getLogger("labelbench.datasets")
 
-#: Upstream files of every downloadable source: default mirror and {file name: md5} (torchvision's values).
-REMOTE = {
-    "cifar10": {
-        "mirror": "https://www.cs.toronto.edu/~kriz/",
-        "files": {"cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a"},
-    },
-    "mnist": {
-        "mirror": "https://ossci-datasets.s3.amazonaws.com/mnist/",
-        "files": {
-            "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-            "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-            "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-            "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-        },
-    },
-    "caltech101": {
-        "mirror": "https://data.caltech.edu/records/mzrjq-6wc02/files/",
-        "files": {"caltech-101.zip": "3138e1922a9193bfa496528edbbc45d0"},
-    },
-}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 
 
@@ -131,36 +112,6 @@ def read_gzip(path: Path, limits: ArchiveLimits) -> bytes:
             limits.check_member(path, path.name.removesuffix(".gz"), total, compressed, so_far=True)
             pieces.append(piece)
     return b"".join(pieces)
-
-
-def remote_files(source: str, spec: dict) -> dict[str, tuple[str, str | None]]:
-    """{file name: (url, md5)} for a dataset spec, with the config's ``mirror``/``url``/``md5`` applied."""
-    if source == "nuswide":
-        if not spec.get("url"):
-            return {}
-        name = spec.get("filename") or spec["url"].rstrip("/").rsplit("/", 1)[-1]
-        return {name: (spec["url"], spec.get("md5"))}
-    upstream = REMOTE[source]
-    mirror = spec.get("mirror") or upstream["mirror"]
-    mirror = mirror if mirror.endswith("/") else mirror + "/"
-    checksums = {**upstream["files"], **(spec.get("checksums") or {})}
-    return {name: (mirror + name, checksums[name]) for name in upstream["files"]}
-
-
-def not_the_official_data(source: str, spec: dict) -> str:
-    """Why a dataset spec's data may not be the source's official data ("" when it is), judged by the archive's
-    checksum and never by the source's name or format: every file of a downloadable source is verified against the
-    checksums in effect before it is read (downloaded or a local copy alike), so the data is the official one
-    exactly when those are the upstream md5s (a ``mirror:`` alone changes nothing). NUS-WIDE has no official
-    archive: a copy downloaded from a ``url:`` cannot be recognised; a ``path:`` folder is taken on the config's
-    word (what the source did), and other sources are not downloads at all."""
-    if source in REMOTE:
-        changed = [f"{name} has md5 {md5}, not the upstream {REMOTE[source]['files'][name]}"
-                   for name, (_, md5) in remote_files(source, spec).items() if md5 != REMOTE[source]["files"][name]]
-        return "; ".join(changed)
-    if source in ("nuswide", "nuswide_asl") and spec.get("url"):
-        return f"NUS-WIDE has no official archive to recognise, and this copy comes from {spec['url']}"
-    return ""
 
 
 # --------------------------------------------------------------------------------------------- CIFAR-10

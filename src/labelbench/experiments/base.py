@@ -44,8 +44,11 @@ class Experiment:
     name: ClassVar[str]
     #: which framework trains it: keras or torch
     framework: ClassVar[str] = "keras"
-    #: dataset sources it can train on (every variant's dataset is checked at start-up)
-    sources: ClassVar[tuple[str, ...]]
+    #: the tasks of the datasets it can train on (labelbench.datasets.sources.TASKS; every variant's dataset is
+    #: checked at start-up)
+    tasks: ClassVar[tuple[str, ...]]
+    #: the only sources it accepts among those of its tasks, where it reads more than the task promises (None: all)
+    sources: ClassVar[tuple[str, ...] | None] = None
     #: what the targets its losses may read look like (each loss's ``targets`` in labelbench.keras.losses)
     target_kinds: ClassVar[tuple[str, ...]] = ("labels",)
     #: metrics its evaluation writes for every split (besides labelbench.metric_kernels.RUN_METRICS); each has its
@@ -83,6 +86,12 @@ class Experiment:
     speed_losses: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------------------------------ config
+
+    def accepted_sources(self) -> list[str]:
+        """The registered dataset sources it can train on: those of its ``tasks``, narrowed to ``sources``."""
+        from labelbench.datasets.sources import sources_for
+
+        return [s for s in sources_for(self.tasks) if self.sources is None or s in self.sources]
 
     def check(self, key: str, spec: dict, datasets: dict) -> None:
         """Checks of this experiment's config block beyond the generic ones (called at start-up)."""

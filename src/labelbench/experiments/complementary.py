@@ -39,7 +39,7 @@ def variant_seeds(spec: dict, variant: str) -> list[int]:
 @register_experiment
 class Complementary(Experiment):
     name = "complementary"
-    sources = ("shapes", "cifar10", "mnist", "caltech101", "imagefolder", "digits")
+    tasks = ("single-label",)
     target_kinds = ("labels", "complementary_labels")
     metrics = ("accuracy",)
     metric_ranges = {"accuracy": SHARE}

@@ -16,7 +16,7 @@ WEIGHTINGS = ("none", "empty_down")
 @register_experiment
 class Landmark(Experiment):
     name = "landmark"
-    sources = ("shapes_landmarks", "landmark_csv")
+    tasks = ("landmarks",)
     target_kinds = ("keypoint_rows", "labels")
     metrics = ("presence_acc", "presence_auc", "empty_fpr", "empty_mean_p", "kp_error_norm", "kp_error_px")
     training_metrics = ("presence_acc", "kp_error_norm")

@@ -26,7 +26,7 @@ def mask_column(labels: np.ndarray, mask: str) -> np.ndarray:
 @register_experiment
 class Masked(Experiment):
     name = "masked"
-    sources = ("shapes", "cifar10", "mnist", "caltech101", "imagefolder", "digits")
+    tasks = ("single-label",)
     target_kinds = ("weighted_labels",)
     metrics = ("accuracy", "acc_even", "acc_odd")
     bar_metrics = ("accuracy", "acc_even", "acc_odd")

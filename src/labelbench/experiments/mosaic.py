@@ -12,7 +12,7 @@ from labelbench.metric_kernels import ASL_METRICS, RANKING_METRICS, multilabel_m
 @register_experiment
 class Mosaic(Experiment):
     name = "mosaic"
-    sources = ("mosaic",)
+    tasks = ("mosaics",)
     metrics = ("exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "map", *RANKING_METRICS, *ASL_METRICS)
     training_metrics = ("exact_match", "hamming_accuracy")
     curve_metrics = ("loss", "exact_match", "val_exact_match")

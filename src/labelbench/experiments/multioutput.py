@@ -73,6 +73,8 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 @register_experiment
 class MultiOutput(Experiment):
     name = "multioutput"
+    tasks = ("single-label",)
+    #: its groups are the shapes' own attributes (shape, colour, size), in the samples table of that source only
     sources = ("shapes",)
     encodings = ("multioutput", "multilabel", "multiclass")
     metrics = ("exact_match", *(f"acc_{g}" for g in GROUPS), "micro_f1", "macro_f1", "map")

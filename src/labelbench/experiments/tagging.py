@@ -20,7 +20,7 @@ def _columns(part):
 class Tagging(Experiment):
     name = "tagging"
     framework = "torch"
-    sources = ("shapes_scenes", "nuswide", "nuswide_asl")
+    tasks = ("tags",)
     metrics = tuple(f"{a}_{m}" for a in ("micro", "macro", "samples") for m in ("precision", "recall", "f1")) + (
         "map", "hamming_loss", "exact_match", "micro_f1_tuned", "macro_f1_tuned", "samples_f1_tuned",
         "skipped_images", *RANKING_METRICS, *ASL_METRICS)

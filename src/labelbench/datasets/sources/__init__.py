@@ -1,0 +1,32 @@
+"""The dataset sources, one module each, found by name: :func:`get_source`.
+
+Every module of this package is imported here, and importing one registers its source. A source kept outside
+labelbench (a user's own package) registers itself the same way once its module is imported, which happens here
+for every module named in the ``labelbench.sources`` entry-point group of an installed distribution (declared in
+its ``pyproject.toml`` as ``[project.entry-points."labelbench.sources"] mine = "my_package.my_source"``): the
+standard plugin mechanism of Python packaging, so no config file can name code to run.
+"""
+
+import importlib
+import pkgutil
+from importlib.metadata import entry_points
+
+from labelbench.datasets.sources.base import (
+    TASKS,
+    Source,
+    get_source,
+    register_source,
+    source_names,
+    sources_for,
+)
+
+#: the entry-point group through which installed packages add sources
+ENTRY_POINT_GROUP = "labelbench.sources"
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
+for _entry in entry_points(group=ENTRY_POINT_GROUP):
+    importlib.import_module(_entry.value)
+
+__all__ = ["ENTRY_POINT_GROUP", "TASKS", "Source", "get_source", "register_source", "source_names", "sources_for"]
