@@ -398,6 +398,38 @@ def test_every_job_script_sets_the_allocator_before_anything_else_allocates():
     assert all(re.match(r"(\w+ = )?redirect_logs\(", line) for line in first_calls.values()), first_calls
 
 
+def _environment_writes(path) -> list[str]:
+    """Lines of ``path`` that write the process environment: ``os.environ[...] =``, ``os.environ.setdefault/update/
+    pop/clear``, ``del os.environ[...]``, ``os.putenv``."""
+    import ast
+
+    def is_environ(node):
+        return isinstance(node, ast.Attribute) and node.attr == "environ"
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else []
+        if any(isinstance(t, ast.Subscript) and is_environ(t.value) for t in targets):
+            found.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                (is_environ(node.func.value) and node.func.attr in ("setdefault", "update", "pop", "clear"))
+                or node.func.attr == "putenv"):
+            found.append(node.lineno)
+    return found
+
+
+def test_a_jobs_environment_is_written_in_one_place():
+    """labelbench.scripting alone sets what a job's environment holds (device, threads, backend, oneDNN, XLA's
+    cache), before any framework is imported; no other module, rule or script writes os.environ."""
+    writers = {}
+    for path in [*sorted((ROOT / "src/labelbench").rglob("*.py")), *sorted((ROOT / "workflow/scripts").glob("*.py"))]:
+        lines = _environment_writes(path)
+        if lines:
+            writers[str(path.relative_to(ROOT))] = lines
+    assert set(writers) == {"src/labelbench/scripting.py"}, writers
+    assert not any("os.environ" in p.read_text() for p in [ROOT / "Snakefile", *(ROOT / "rules").glob("*.smk")])
+
+
 def test_core_occupancy_counts_each_jobs_threads_over_the_span_the_jobs_covered():
     """Two 1-thread jobs side by side for 10 s, then one 2-thread job for 5 s, on 2 cores: fully busy (1.0); the same
     jobs with a 5-s gap before the last one: 30 busy core-seconds over 20 s x 2 cores = 0.75."""

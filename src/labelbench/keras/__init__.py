@@ -11,9 +11,11 @@ loaded beside torch makes torch crash (DEVELOPERS.md), and costs a JAX job ~2 s 
 import os
 import sys
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if os.environ["KERAS_BACKEND"] != "tensorflow" and "tensorflow" not in sys.modules:
+#: the backend Keras will load: a job's ``KERAS_BACKEND`` (set, with the rest of a job's environment, only by
+#: :mod:`labelbench.scripting` before any framework is imported), else Keras's own default, TensorFlow. Nothing
+#: here writes the environment.
+BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+if BACKEND != "tensorflow" and "tensorflow" not in sys.modules:
     sys.modules["tensorflow"] = None
 
 
@@ -30,7 +32,7 @@ def _import_keras_without_its_optional_extras() -> None:
     """
     if "keras" in sys.modules:
         return
-    extras = ("sklearn", "matplotlib", "jax") if os.environ["KERAS_BACKEND"] == "tensorflow" else (
+    extras = ("sklearn", "matplotlib", "jax") if BACKEND == "tensorflow" else (
         "sklearn", "matplotlib")
     hidden = [name for name in extras if name not in sys.modules]
     for name in hidden:
