@@ -240,3 +240,44 @@ def test_the_report_prints_the_ranking_under_its_caption(config, tmp_path):
     assert "<h3>method_ranking.csv</h3>" in page and caption in page
     assert page.index(caption) < page.index("<th>by_oracle_accuracy (oracle)</th>") < page.index(
         "<th>clcifar10_accuracy</th>")
+
+
+def test_each_method_carries_its_probability_of_improving_on_the_next_one(config):
+    """Agarwal et al.'s probability of improvement, through rliable: the share of (run, run) pairs in which the
+    method beats the next one (ties a half), with a seeded stratified-bootstrap interval around it."""
+    spec = config["experiments"]["complementary"]
+    metrics = _metrics(spec)
+    test_acc = (metrics["split"] == "test") & (metrics["metric"] == "accuracy")
+    # fwd's seed 1 (0.71) drops between ure_nn's seeds 0 and 1 (0.70, 0.72): fwd wins 3 of its 4 run pairs
+    metrics.loc[test_acc & (metrics["variant"] == "fwd") & (metrics["seed"] == 1), "value"] = 0.71
+    table = get_experiment("complementary").table("method_ranking", metrics, config, "complementary")
+    rows = table[table["dataset"] == "shapes_objects3"].set_index("variant")
+
+    def runs(variant):
+        return metrics[test_acc & (metrics["variant"] == variant)].sort_values("seed")["value"].to_numpy()
+
+    for variant in rows.index[rows["next"] != ""]:
+        a, b = runs(variant), runs(rows.loc[variant, "next"])
+        by_hand = np.mean([(x > y) + 0.5 * (x == y) for x in a for y in b])
+        row = rows.loc[variant]
+        assert row["p_improvement"] == pytest.approx(by_hand), variant
+        assert 0 <= row["p_improvement_low"] <= row["p_improvement"] <= row["p_improvement_high"] <= 1, variant
+    fwd = rows.loc["fwd"]
+    assert fwd["next"] == "ure_nn" and fwd["p_improvement"] == pytest.approx(3 / 4)
+    assert fwd["p_improvement_low"] < 3 / 4 < fwd["p_improvement_high"]  # 2 runs a side: a wide interval
+    again = get_experiment("complementary").table("method_ranking", metrics, config, "complementary")
+    assert again["p_improvement_low"].equals(table["p_improvement_low"])  # seeded
+    # the last method has no next one, and the true-label reference is not ranked
+    assert np.isnan(rows.loc["pc_sigmoid", "p_improvement"]) and np.isnan(rows.loc["ordinary", "p_improvement"])
+
+
+def test_the_vectorised_bootstrap_statistic_is_rliables_probability_of_improvement():
+    from rliable.metrics import probability_of_improvement
+
+    from labelbench.experiments.complementary import _pairs_won
+
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 4, (50, 3)) / 4, rng.integers(0, 4, (50, 4)) / 4  # ties on purpose
+    batch = _pairs_won(x, y, axis=-1)
+    one_by_one = [probability_of_improvement(a[:, None], b[:, None]) for a, b in zip(x, y, strict=True)]
+    assert batch == pytest.approx(one_by_one)
