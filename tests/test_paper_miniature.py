@@ -20,6 +20,7 @@ import pytest
 import yaml
 from archives import make_caltech, make_cifar, make_mnist, make_nus, md5, serve
 from conftest import ROOT, run_snakemake
+from report_checks import browser, check_notebooks, check_report
 
 from labelbench.datasets.store import load_dataset
 
@@ -158,6 +159,10 @@ def test_the_paper_config_runs_end_to_end_in_miniature(served, workdir):
     assert sorted(re.findall(r"<tr><td><code>([a-z0-9_]+)</code></td>", section)) == sorted(CLAIM_IDS)
     for exp in PAPER["experiments"]:
         assert (results / f"notebooks/{exp}.html").is_file()
+    # and as a reader opens them: the report and every notebook in headless chromium, without an error
+    with browser() as driver:
+        check_report(driver, results, PAPER["experiments"], workdir)
+        check_notebooks(driver, results, PAPER["experiments"])
 
 
 def _benchmarks(results) -> pd.DataFrame:
