@@ -2,6 +2,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -78,7 +79,21 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 
     require_e2e()
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    # its own process group, so that a timeout stops the jobs too: subprocess.run's timeout kills Snakemake alone,
+    # and the paper miniature's Grad-CAM job once ran on for 12 minutes after the test had failed
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                          start_new_session=True) as popen:
+        try:
+            stdout, stderr = popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(popen.pid, signal.SIGKILL)
+            stdout, stderr = popen.communicate()
+            started = re.findall(r"^(?:local)?rule (\w+):\n(?:[ \t]+.*\n)*?[ \t]+wildcards: (.*)$",
+                                 stdout + stderr, re.M)
+            last = f"rule {started[-1][0]} ({started[-1][1]})" if started else "no job"
+            raise AssertionError(f"snakemake ran past {timeout} s and was stopped with its jobs; the last started: "
+                                 f"{last}\n{stdout[-4000:]}\n{stderr[-6000:]}") from None
+    proc = subprocess.CompletedProcess(cmd, popen.returncode, stdout, stderr)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}): {snakemake_failure(proc.stdout, proc.stderr)}\n"
                              f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
