@@ -1,13 +1,14 @@
 """configs/paper.yaml end to end, in miniature: every rule of the paper config, from the downloads to the report.
 
-The config is derived from paper.yaml by changing only sizes (images per split, epochs and the epoch cap,
-Grad-CAM image counts, the speed claim's steps and rounds); the models, input sizes, losses, optimisers, batch
-sizes, augmentations and Grad-CAM layers are the paper's. The only other changes are where and how long it runs,
-for CPU time on the 2-core test machine: ``device: cpu`` (no GPU in the tests), one seed per experiment and 2
-threads a training job; and where data and weights come from: CIFAR-10's python tarball, MNIST's idx.gz files,
-``caltech-101.zip`` wrapping ``101_ObjectCategories.tar.gz`` and a NUS-WIDE-format archive, tiny and in the
-upstream formats, served with their md5s from a loopback HTTP server, and ResNeXt50's weights from a state-dict
-file made here. tests/miniature.py lists what may change, and the first test holds the derived config to that.
+The config is derived from paper.yaml by changing only sizes (images per split, epochs and the epoch cap, Grad-CAM
+image counts and faithfulness steps, the speed claim's steps and rounds); the models, input sizes, losses,
+optimisers, batch sizes, augmentations and Grad-CAM layers are the paper's. The only other changes are where and
+how long it runs, for CPU time on the 2-core test machine: ``device: cpu`` (no GPU in the tests), one seed per
+experiment and 2 threads a training job; and where data and weights come from: CIFAR-10's python tarball, MNIST's
+idx.gz files, ``caltech-101.zip`` wrapping ``101_ObjectCategories.tar.gz`` and a NUS-WIDE-format archive, tiny and
+in the upstream formats, served with their md5s from a loopback HTTP server, and ResNeXt50's weights from a
+state-dict file made here. tests/miniature.py lists what may change, and the first test holds the derived config to
+that.
 """
 
 import json
