@@ -1,3 +1,4 @@
+import contextlib
 import logging
 import os
 import re
@@ -88,11 +89,14 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 
         except subprocess.TimeoutExpired:
             os.killpg(popen.pid, signal.SIGKILL)
             stdout, stderr = popen.communicate()
-            started = re.findall(r"^(?:local)?rule (\w+):\n(?:[ \t]+.*\n)*?[ \t]+wildcards: (.*)$",
-                                 stdout + stderr, re.M)
-            last = f"rule {started[-1][0]} ({started[-1][1]})" if started else "no job"
+            started = re.findall(r"^(?:local)?rule (\w+):$", stdout + stderr, re.M)
+            last = f"rule {started[-1]}" if started else "no job"
             raise AssertionError(f"snakemake ran past {timeout} s and was stopped with its jobs; the last started: "
                                  f"{last}\n{stdout[-4000:]}\n{stderr[-6000:]}") from None
+        except BaseException:  # an interrupted test (Ctrl-C, a cancelled CI job): its own group gets no signal
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            raise
     proc = subprocess.CompletedProcess(cmd, popen.returncode, stdout, stderr)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}): {snakemake_failure(proc.stdout, proc.stderr)}\n"

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 
-@contextmanager
-def browser():
-    """A headless chromium driver that keeps the page's console log."""
+def require_browser() -> tuple[str, str]:
+    """(chromium, chromedriver), or the test skipped (failed under CI) when either is missing: a long test calls it
+    first, so that a missing browser does not turn its finished run into a skip at the end."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
     if not (chromium and driver_path):
@@ -25,6 +25,13 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    return chromium, driver_path
+
+
+@contextmanager
+def browser():
+    """A headless chromium driver that keeps the page's console log."""
+    chromium, driver_path = require_browser()
     from selenium import webdriver
 
     options = webdriver.ChromeOptions()

@@ -287,7 +287,7 @@ def test_side_b_inherits_the_split_of_side_a_after_the_schema_fills_its_defaults
     from labelbench.claims import resolve_sides
 
     cfg = copy.deepcopy(DEFAULT)
-    validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))  # as the Snakefile does, defaults included
+    validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))  # the claims' defaults, as Snakemake fills them
     a, b = resolve_sides(_claim(cfg, "masked", "even_digits_never_learned"))
     assert a == {"variant": "mask_odd", "metric": "acc_even", "split": "train"}
     assert b == {"variant": "mask_odd", "metric": "acc_odd", "split": "train"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from archives import jpeg as _jpeg
 
-from labelbench.config import check_references
+from labelbench.config import check_references, config_schema, validate_datasets
 from labelbench.datasets.build import build
 from labelbench.datasets.nus import read_annotations
 from labelbench.datasets.nus_asl import parse_tags, read_split_csv
@@ -118,6 +118,7 @@ def test_the_config_accepts_the_source_for_tagging_and_checks_its_csv(tmp_path, 
     config["datasets"]["asl"] = {"source": "nuswide_asl", "path": "data/nuswide_asl", "csv": "data/none.csv"}
     config["experiments"]["tagging"]["dataset"] = "asl"
     validate(config, str(root / "workflow/schemas/config.schema.yaml"))
+    validate_datasets(config, config_schema(root / "workflow/schemas/config.schema.yaml"))  # the source's own keys
     with pytest.raises(ConfigError, match=r"datasets.asl.csv: data/none.csv does not exist .* expected the "
                                           r"nuswide_asl CSV"):
         check_references(config)

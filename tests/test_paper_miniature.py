@@ -21,7 +21,7 @@ import pytest
 import yaml
 from archives import make_caltech, make_cifar, make_mnist, make_nus, md5, serve
 from conftest import ROOT, run_snakemake
-from report_checks import browser, check_notebooks, check_report
+from report_checks import browser, check_notebooks, check_report, require_browser
 
 from labelbench.datasets.store import load_dataset
 
@@ -110,6 +110,7 @@ def test_the_paper_config_runs_end_to_end_in_miniature(served, workdir):
     import torch
     from torchvision.models import get_model
 
+    require_browser()  # before the hour's run, not after it (the report is opened in chromium at the end)
     url, sums, nus, _ = served
     torch.manual_seed(0)
     (workdir / "weights").mkdir()

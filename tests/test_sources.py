@@ -4,6 +4,7 @@ shared code names none, and a source kept in one file outside labelbench builds,
 import ast
 import copy
 import importlib.util
+import os
 import re
 import sys
 
@@ -158,7 +159,7 @@ def test_a_source_in_one_file_is_checked_like_any_other(toy_registered, tmp_path
     assert "toy_stripes" not in sys.modules
 
 
-def test_a_source_registered_twice_or_with_an_unknown_task_is_refused():
+def test_a_source_registered_twice_or_with_an_unknown_or_mismatched_task_is_refused():
     from labelbench.datasets.sources import Source, register_source
 
     with pytest.raises(ValueError, match="dataset source 'digits' is registered twice"):
@@ -166,7 +167,9 @@ def test_a_source_registered_twice_or_with_an_unknown_task_is_refused():
     with pytest.raises(ValueError, match=r"task 'segmentation' or layout 'arrays' is unknown; expected a task among "
                                          r"\['single-label', 'mosaics', 'landmarks', 'tags'\]"):
         register_source(type("Seg", (Source,), {"name": "seg", "task": "segmentation"}))
-    assert "seg" not in source_names()
+    with pytest.raises(ValueError, match="task 'tags' with layout 'arrays'; tags are read from NUS-WIDE's folder"):
+        register_source(type("Arrays", (Source,), {"name": "tag_arrays", "task": "tags"}))
+    assert "seg" not in source_names() and "tag_arrays" not in source_names()
 
 
 @pytest.mark.e2e
@@ -190,3 +193,22 @@ def test_a_source_installed_as_a_plugin_builds_validates_and_trains_through_the_
     assert {"accuracy", "acc_even", "acc_odd"} <= set(metrics["metric"])
     history = pd.read_csv(workdir / "results/masked/mask_odd/0/history.csv")
     assert len(history) == 2
+
+
+def test_a_plugin_that_fails_to_load_is_named(tmp_path):
+    """An installed plugin whose module raises stops the import naming the entry point and its distribution,
+    rather than with a bare traceback from somewhere inside the import system."""
+    import subprocess
+
+    (tmp_path / "broken_plugin-0.1.dist-info").mkdir()
+    (tmp_path / "broken_plugin.py").write_text("import no_such_dependency\n")
+    (tmp_path / "broken_plugin-0.1.dist-info/METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\n"
+                                                                   "Version: 0.1\n")
+    (tmp_path / "broken_plugin-0.1.dist-info/entry_points.txt").write_text("[labelbench.sources]\nmine = "
+                                                                           "broken_plugin\n")
+    proc = subprocess.run([sys.executable, "-c", "import labelbench.datasets.sources"], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert proc.returncode != 0
+    assert ("ImportError: dataset source plugin 'mine' = 'broken_plugin' (entry point group 'labelbench.sources', "
+            "from broken-plugin) failed to load: ModuleNotFoundError: No module named 'no_such_dependency'; fix or "
+            "uninstall that package") in proc.stderr, proc.stderr[-2000:]

@@ -8,13 +8,28 @@ None, the import system's own marker), so nothing loads it behind our back: Kera
 loaded beside torch makes torch crash (DEVELOPERS.md), and costs a JAX job ~2 s and ~0.5 GB for nothing.
 """
 
+import json
 import os
 import sys
 
-#: the backend Keras will load: a job's ``KERAS_BACKEND`` (set, with the rest of a job's environment, only by
-#: :mod:`labelbench.scripting` before any framework is imported), else Keras's own default, TensorFlow. Nothing
-#: here writes the environment.
-BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+
+def _configured_backend() -> str:
+    """The backend Keras will load, found as Keras finds it (``keras/src/backend/config.py``): a non-empty
+    ``KERAS_BACKEND`` (a job's, set with the rest of its environment only by :mod:`labelbench.scripting` before any
+    framework is imported), else the ``backend`` of ``keras.json`` in ``$KERAS_HOME`` (default ``~/.keras``), else
+    TensorFlow. Nothing here writes the environment."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return json.load(f).get("backend") or "tensorflow"
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+#: the backend Keras will load in this process
+BACKEND = _configured_backend()
 if BACKEND != "tensorflow" and "tensorflow" not in sys.modules:
     sys.modules["tensorflow"] = None
 

@@ -27,6 +27,12 @@ for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":
         importlib.import_module(f"{__name__}.{_module.name}")
 for _entry in entry_points(group=ENTRY_POINT_GROUP):
-    importlib.import_module(_entry.value)
+    try:
+        _entry.load()  # a module ("pkg.mod") or an attribute of one ("pkg.mod:Source"): importing registers it
+    except Exception as _err:
+        _dist = _entry.dist.name if _entry.dist else "an unknown distribution"
+        raise ImportError(f"dataset source plugin {_entry.name!r} = {_entry.value!r} (entry point group "
+                          f"{ENTRY_POINT_GROUP!r}, from {_dist}) failed to load: {type(_err).__name__}: {_err}; "
+                          "fix or uninstall that package") from _err
 
 __all__ = ["ENTRY_POINT_GROUP", "TASKS", "Source", "get_source", "register_source", "source_names", "sources_for"]

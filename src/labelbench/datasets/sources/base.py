@@ -106,7 +106,8 @@ class Source:
         return {name: (mirror + name, checksums[name]) for name in self.upstream["files"]}
 
     def watched_files(self, spec: dict) -> list[str]:
-        """The user's files the build reads that Snakemake should watch (a CSV), beside any download."""
+        """The user's file the build reads that Snakemake should watch (a CSV), for a source that downloads nothing
+        (:meth:`inputs` gives the downloads or these; the sidecar records the first one's digest as ``csv``)."""
         return []
 
     def user_path(self, spec: dict) -> str | None:
@@ -171,6 +172,9 @@ def register_source(cls: type[Source]) -> type[Source]:
     if cls.task not in TASKS or cls.layout not in LAYOUTS:
         raise ValueError(f"dataset source {cls.name!r}: task {cls.task!r} or layout {cls.layout!r} is unknown; "
                          f"expected a task among {list(TASKS)} and a layout among {list(LAYOUTS)}")
+    if (cls.task == "tags") != (cls.layout == "nuswide"):
+        raise ValueError(f"dataset source {cls.name!r}: task {cls.task!r} with layout {cls.layout!r}; tags are read "
+                         "from NUS-WIDE's folder layout and every other task from arrays")
     _REGISTRY[cls.name] = cls()
     return cls
 
