@@ -146,12 +146,10 @@ def normalise_numbers(config: dict, schema: str | Path | dict) -> None:
     """Give every value of the validated ``config`` the type the schema states, in place: JSON Schema's
     ``integer`` accepts ``2.0`` (taken as 2) and its ``number`` accepts ``1`` (taken as 1.0, which Keras's
     optimizers want for a learning rate). Run once, right after the schema, so every job reads the normalised
-    values; driven by the schema, so a new key needs nothing here."""
+    values; driven by the schema, so a new key needs nothing here. A schema file is read with its sources' dataset
+    keys (:func:`config_schema`), so that the datasets' numbers are normalised too."""
     if not isinstance(schema, dict):
-        import yaml
-
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~6x faster on the schema
-        schema = yaml.load(Path(schema).read_text(encoding="utf-8"), Loader=loader)
+        schema = config_schema(schema)
     _normalise(config, schema, schema, {})
 
 

@@ -3,7 +3,7 @@ multi-label data of the mosaic source."""
 
 import yaml
 
-from labelbench.datasets.sources.base import Source, get_source, register_source
+from labelbench.datasets.sources.base import Source, get_source, register_source, sources_for
 from labelbench.errors import ConfigError
 
 #: a mosaic has four quadrants, each a tile of another class (labelbench.datasets.mosaic.QUADRANTS)
@@ -32,8 +32,6 @@ properties:
         return 2 * datasets.get(spec.get("tiles"), {}).get("size", 16)
 
     def check(self, key, spec, datasets):
-        from labelbench.datasets.sources.base import sources_for
-
         tiles = spec["tiles"]
         if tiles not in datasets:
             raise ConfigError(f"{key}.tiles: {tiles!r} is not a dataset in this config; expected one of "
