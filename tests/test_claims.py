@@ -438,3 +438,118 @@ def test_verdict_settings_out_of_range_or_unknown_are_refused_at_start_up(tmp_pa
     (tmp_path / "bad.yaml").write_text(text)
     out = startup_refusal(tmp_path / "bad.yaml")
     assert message in out and "verdicts" in out
+
+
+# ------------------------------------------------------------------------------ claims decided in another config
+def _deferred(claim_id="bce_beats_cce_exact_match", config="configs/extended.yaml"):
+    cfg = _only(DEFAULT, "mosaic", claim_id)
+    for exp in cfg["experiments"].values():  # the other experiments' own deferrals are not what is tested here
+        exp["claims"] = [{k: v for k, v in c.items() if k != "decided_in"} for c in exp.get("claims", [])]
+    claims = cfg["experiments"]["mosaic"]["claims"]
+    claims[0] = {**claims[0], "decided_in": {"config": config, "reason": "12 seeds an arm there"}}  # DEFAULT's intact
+    return cfg
+
+
+def test_an_undecided_claim_with_a_deciding_config_is_deferred_out_of_holms_family_and_a_decided_one_is_not():
+    from labelbench.claims import adjust_for_multiplicity, verdict_table
+
+    noisy = _observations({("bce", "exact_match", "test"): [0.5, 0.3, 0.6],
+                           ("cce", "exact_match", "test"): [0.4, 0.35, 0.45]})
+    (v,) = evaluate_claims("mosaic", _deferred(), noisy)
+    assert v.verdict == stats.DEFERRED and v.decided_in == "configs/extended.yaml"
+    assert v.seeds_needed > 3  # still planned: the pilot's numbers are what the other config was sized from
+    assert v.sentence.startswith("Binary CE beats categorical CE on exact match")
+    assert ("— decided in the extended config: bce exact_match − cce exact_match = 0.0667" in v.sentence
+            and "This run's 3 seeds are the pilot; configs/extended.yaml decides it: 12 seeds an arm there."
+            in v.sentence), v.sentence
+    clear = _observations({("bce", "exact_match", "test"): [0.5, 0.55, 0.6],
+                           ("cce", "exact_match", "test"): [0.4, 0.44, 0.51]})
+    (decided,) = evaluate_claims("mosaic", _deferred(), clear)
+    assert decided.verdict == stats.HOLDS and decided.decided_in == "configs/extended.yaml"
+    assert "pilot" not in decided.sentence
+
+    table = verdict_table([v, decided])
+    table["p_holds"], table["p_fails"] = [0.2, 0.001], [0.8, 0.999]
+    out = adjust_for_multiplicity(table)
+    assert out["family_size"].isna().tolist() == [True, False] and out["family_size"][1] == 1
+    assert out["verdict_adjusted"].tolist() == [stats.DEFERRED, stats.HOLDS]
+
+
+def test_a_deferred_claim_is_shown_as_such_in_the_report_and_an_old_claims_table_still_reads(tmp_path):
+    from labelbench.claims import read_claims
+    from labelbench.report import VERDICT_CLASSES, claim_rows
+
+    noisy = _observations({("bce", "exact_match", "test"): [0.5, 0.3, 0.6],
+                           ("cce", "exact_match", "test"): [0.4, 0.35, 0.45]})
+    table = pd.DataFrame([v.record() for v in evaluate_claims("mosaic", _deferred(), noisy)])
+    (row,) = claim_rows(table, _deferred())
+    assert row["badge"] == VERDICT_CLASSES[stats.DEFERRED] == "deferred" and row["decided_in"]
+    table.drop(columns=["decided_in"]).to_csv(tmp_path / "old.csv", index=False)  # written before the column
+    assert read_claims([tmp_path / "old.csv"])["decided_in"].tolist() == [""]
+
+
+def _deciding_config(root, seeds=12, **change):
+    """``root``/configs/extended.yaml holding mosaic's bce_beats_cce_exact_match with ``seeds`` seeds an arm."""
+    exp = copy.deepcopy(DEFAULT["experiments"]["mosaic"])
+    exp["claims"] = [{**_claim(DEFAULT, "mosaic", "bce_beats_cce_exact_match"), **change}]
+    for arm in ("bce", "cce"):
+        exp["variants"][arm]["seeds"] = list(range(seeds))
+    (root / "configs").mkdir(exist_ok=True)
+    (root / "configs/extended.yaml").write_text(yaml.safe_dump({"experiments": {"mosaic": exp}}))
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda root: None, "experiments.mosaic.claims[0].decided_in.config: configs/extended.yaml is not a file of the "
+                        "workflow"),
+    (lambda root: _deciding_config(root, id="another"), "configs/extended.yaml has no claim "
+                                                        "'bce_beats_cce_exact_match' under experiments.mosaic"),
+    (lambda root: _deciding_config(root, margin=0.1), "claim 'bce_beats_cce_exact_match' differs in "
+                                                      "configs/extended.yaml (margin)"),
+    (lambda root: _deciding_config(root, b={"variant": "cce_keras3"}), "differs in configs/extended.yaml (b)"),
+    (lambda root: _deciding_config(root, seeds=3), "configs/extended.yaml runs 3 seeds of mosaic/bce, this config "
+                                                   "3; expected more, planned to decide 'bce_beats_cce_exact_match'"),
+    (lambda root: _deciding_config(root, decided_in={"config": "configs/x.yaml", "reason": "r"}),
+     "in configs/extended.yaml is deferred again (decided_in: 'configs/x.yaml')"),
+])
+def test_a_deciding_config_that_is_missing_or_decides_another_claim_or_with_no_more_seeds_is_refused(
+        tmp_path, setup, message):
+    from labelbench.config import ConfigError, check_deferred
+
+    setup(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        check_deferred(_deferred(), tmp_path)
+    assert message in str(err.value)
+    _deciding_config(tmp_path)
+    check_deferred(_deferred(), tmp_path)  # the same claim with 12 seeds an arm: accepted
+
+
+def test_a_deciding_config_outside_the_workflows_configs_folder_is_refused_by_the_schema(tmp_path):
+    cfg = _deferred(config="../../etc/passwd.yaml")
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    out = startup_refusal(tmp_path / "bad.yaml")
+    assert "'../../etc/passwd.yaml' does not match '^configs/[A-Za-z0-9_-]+[.]yaml$'" in out, out
+
+
+def test_the_extended_config_decides_the_defaults_deferred_claims_on_the_defaults_data_model_and_training():
+    """configs/extended.yaml differs from config.yaml only in seeds and in what it leaves out: its datasets, models,
+    training, backends, Grad-CAM settings and variants are the default's, and its claims are exactly the default's
+    claims deferred to it (start-up checks that each is the same claim, with more seeds)."""
+    from labelbench.config import check_startup
+
+    default, extended = copy.deepcopy(DEFAULT), yaml.safe_load((ROOT / "configs/extended.yaml").read_text())
+    schema = ROOT / "workflow/schemas/config.schema.yaml"
+    check_startup(default, schema)  # check_deferred included: each deferred claim is in extended.yaml, unchanged
+    check_startup(extended, schema)
+    assert extended["verdicts"] == default["verdicts"]
+    assert all(extended["datasets"][name] == default["datasets"][name] for name in extended["datasets"])
+    deferred = {(exp, c["id"]) for exp, spec in default["experiments"].items() for c in spec["claims"]
+                if c.get("decided_in", {}).get("config") == "configs/extended.yaml"}
+    assert {(exp, c["id"]) for exp, spec in extended["experiments"].items() for c in spec["claims"]} == deferred
+    assert len(deferred) == 5
+    for exp, spec in extended["experiments"].items():
+        mine = default["experiments"][exp]
+        assert {k: v for k, v in spec.items() if k not in ("seeds", "variants", "claims")} == \
+            {k: v for k, v in mine.items() if k not in ("seeds", "variants", "claims")}, exp
+        for name, variant in spec["variants"].items():
+            assert {k: v for k, v in variant.items() if k != "seeds"} == \
+                {k: v for k, v in mine["variants"][name].items() if k != "seeds"}, (exp, name)

@@ -193,7 +193,7 @@ def test_defaults_are_filled_in_from_the_schema():
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("config", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml"])
+@pytest.mark.parametrize("config", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml", "configs/extended.yaml"])
 def test_shipped_configs_validate_and_plan(workdir, config):
     (workdir / "data/nus_wide").mkdir(parents=True)  # the paper config's NUS-WIDE copy (path: data/nus_wide)
     proc = run_snakemake(workdir, "--configfile", str(ROOT / config), "-n", "--quiet", "rules")
@@ -275,7 +275,8 @@ def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path):
 def test_the_config_check_accepts_the_shipped_configs_and_json(tmp_path):
     from labelbench.config_check import check_config_file
 
-    for name in ("config.yaml", "configs/smoke.yaml", "configs/paper.yaml", "configs/complementary_long.yaml"):
+    for name in ("config.yaml", "configs/smoke.yaml", "configs/paper.yaml", "configs/complementary_long.yaml",
+                 "configs/extended.yaml"):
         check_config_file(ROOT / name)
     good = tmp_path / "c.json"
     good.write_text(json.dumps(BASE))

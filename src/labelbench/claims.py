@@ -12,6 +12,10 @@ of one of four kinds:
   (``worked_examples.json``, written by a Keras job) and compared within ``tolerance``;
 * ``speed`` — a ratio of step times measured side by side (``speed.json``), per round, against a bound.
 
+An effect claim that a config's seeds cannot decide within its time names the config that can (``decided_in``,
+e.g. the default config's ``configs/extended.yaml``): left undecided here, its verdict is
+:data:`labelbench.stats.DEFERRED`, outside Holm's family, with this run's numbers as the pilot.
+
 The statistics (intervals, tests, power) are :mod:`labelbench.stats`'. No deep-learning framework is imported.
 """
 
@@ -31,10 +35,10 @@ from labelbench.metrics import metric_spec
 COLUMNS = ["claim_id", "experiment", "kind", "claim", "source", "source_value", "ours", "ci_low", "ci_high",
            "n_seeds", "verdict", "seeds_needed", "rule", "quantity", "region", "detail", "sentence",
            "test", "p_holds", "p_fails", "family_size", "p_adjusted", "verdict_adjusted", "values_a", "values_b",
-           "margin_reason", "magnitude"]
+           "margin_reason", "magnitude", "decided_in"]
 #: the text columns of :data:`COLUMNS` (empty, never NaN, when read back)
 TEXT_COLUMNS = ("claim", "source", "rule", "quantity", "region", "detail", "sentence", "test", "verdict_adjusted",
-                "values_a", "values_b", "margin_reason", "magnitude")
+                "values_a", "values_b", "margin_reason", "magnitude", "decided_in")
 #: the claims adjusted together for multiplicity (the others are exact recomputations or judged on their own)
 FAMILY_KINDS = ("effect", "speed")
 KINDS = ("effect", "value", "exact", "speed")
@@ -74,6 +78,8 @@ class Verdict:
     magnitude_interval: tuple = (math.nan, math.nan)
     #: the alpha, power and sd bound it was decided and planned with (the config's ``verdicts:``)
     rules: stats.Rules = field(default_factory=stats.Rules)
+    #: the config that decides this effect claim where this run leaves it undecided (the claim's ``decided_in``)
+    decided_in: str = ""
 
     @property
     def sentence(self) -> str:
@@ -277,6 +283,11 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
     need, plan = (planned_seeds(est, region, _declared_effect(claim, direction), independent=not paired, rules=rules)
                   if verdict == stats.INCONCLUSIVE else (math.nan, ""))
     detail = "" if est.n else "No seed has both sides."
+    deferred = claim.get("decided_in") or {}
+    if deferred and verdict == stats.INCONCLUSIVE:
+        verdict = stats.DEFERRED
+        detail = " ".join(x for x in (detail, f"This run's {int(est.n)} seeds are the pilot; {deferred['config']} "
+                                              f"decides it: {deferred['reason'].rstrip('.')}.") if x)
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="effect", claim=claim["claim"], source=claim["source"],
         source_value=float(claim.get("source_value", math.nan)), ours=est.mean, ci_low=est.low, ci_high=est.high,
@@ -287,7 +298,7 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
         extra={"a": a, "b": b, "differences": diffs.tolist()}, test=test, p_holds=p_holds, p_fails=p_fails,
         values_a=list(arms[0]), values_b=list(arms[1]), margin_reason=claim.get("margin_reason", ""),
         magnitude=stats.magnitude(float(claim.get("source_value", math.nan)), est.low, est.high),
-        magnitude_interval=(est.low, est.high), rules=rules)
+        magnitude_interval=(est.low, est.high), rules=rules, decided_in=deferred.get("config", ""))
 
 
 def _value(claim: dict, experiment: str, observations: pd.DataFrame, config: dict,
@@ -416,9 +427,10 @@ def read_claims(paths: list[str | Path]) -> pd.DataFrame:
     """The claims tables of several experiments, in one frame with :data:`COLUMNS`."""
     frames = [pd.read_csv(p) for p in paths]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    table = table.reindex(columns=COLUMNS)  # a table written before a column was added has it empty
     for col in TEXT_COLUMNS:
         table[col] = table[col].astype(object).fillna("")
-    return table[COLUMNS]
+    return table
 
 
 def adjust_for_multiplicity(table: pd.DataFrame, rules: stats.Rules = stats.DEFAULT_RULES) -> pd.DataFrame:
@@ -426,9 +438,10 @@ def adjust_for_multiplicity(table: pd.DataFrame, rules: stats.Rules = stats.DEFA
     effect and speed claims: each claim's p is that of the direction its data lean to (the smaller of ``p_holds``
     and ``p_fails``), ``verdict_adjusted`` is that direction where the adjusted p stays under ``rules.alpha`` and
     *inconclusive* otherwise; ``family_size`` counts the family. Value and exact claims keep their verdict (judged
-    against a source's figure one by one). A verdict the adjustment changes says so in its sentence."""
+    against a source's figure one by one), and so do claims out of scope or decided in another config (not
+    decided here). A verdict the adjustment changes says so in its sentence."""
     out = table.copy()
-    family = out["kind"].isin(FAMILY_KINDS) & (out["verdict"] != stats.OUT_OF_SCOPE)
+    family = out["kind"].isin(FAMILY_KINDS) & ~out["verdict"].isin([stats.OUT_OF_SCOPE, stats.DEFERRED])
     p_holds = out["p_holds"].astype(float)
     p_fails = out["p_fails"].astype(float)
     lean_holds = p_holds <= p_fails

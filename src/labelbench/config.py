@@ -239,6 +239,67 @@ def check_startup(config: dict, schema: str | Path) -> None:
     validate_datasets(config, root)
     normalise_numbers(config, root)
     check_references(config)
+    check_deferred(config, Path(schema).resolve().parents[2])
+
+
+#: what a deferred claim and the claim in the config that decides it must share (README "Claims and verdicts")
+DEFERRED_CLAIM_KEYS = ("kind", "a", "b", "direction", "margin", "effect", "source_value")
+
+
+def _claim_key(claim: dict, key: str):
+    """A claim's ``key`` as it is decided: sides resolved (``b`` inherits from ``a``, split test), margin 0."""
+    a = {"split": "test", **(claim.get("a") or {})}
+    if key in ("a", "b"):
+        return a if key == "a" else {**a, **(claim.get("b") or {})}
+    return claim.get(key, 0 if key == "margin" else None)
+
+
+def _arm_seeds(spec: dict, variant: str) -> int:
+    return len(spec["variants"].get(variant, {}).get("seeds") or spec.get("seeds") or [])
+
+
+def check_deferred(config: dict, workflow_root: str | Path) -> None:
+    """Every claim's ``decided_in`` names a config of the workflow (``configs/<name>.yaml`` under
+    ``workflow_root``: the schema allows no other path, so nothing outside is read) that holds the same claim
+    (:data:`DEFERRED_CLAIM_KEYS`) in the same experiment, decides it itself (no ``decided_in`` of its own) and runs
+    more seeds for each of its arms than this config does. The other file is read strictly
+    (:func:`labelbench.config_check.check_config_file`) and with ``yaml.safe_load``, never run."""
+    import yaml
+
+    from labelbench.config_check import check_config_file
+
+    for exp, spec in config["experiments"].items():
+        for i, claim in enumerate(spec.get("claims", [])):
+            deferred = claim.get("decided_in")
+            if not deferred:
+                continue
+            where = f"experiments.{exp}.claims[{i}].decided_in.config"
+            name = deferred["config"]
+            path = Path(workflow_root) / name
+            if not path.is_file():
+                raise ConfigError(f"{where}: {name} is not a file of the workflow ({workflow_root}); expected the "
+                                  f"config that decides claim {claim['id']!r}")
+            check_config_file(path)
+            other = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            other_spec = (other.get("experiments") or {}).get(exp) or {}
+            theirs = next((c for c in other_spec.get("claims") or [] if c.get("id") == claim["id"]), None)
+            if theirs is None:
+                raise ConfigError(f"{where}: {name} has no claim {claim['id']!r} under experiments.{exp}; expected "
+                                  "the claim it decides, the same as here")
+            differ = [k for k in DEFERRED_CLAIM_KEYS if _claim_key(claim, k) != _claim_key(theirs, k)]
+            if differ:
+                raise ConfigError(f"{where}: claim {claim['id']!r} differs in {name} ({', '.join(differ)}); "
+                                  "expected the same claim, so that the verdict there is this claim's")
+            if theirs.get("decided_in"):
+                raise ConfigError(f"{where}: claim {claim['id']!r} in {name} is deferred again (decided_in: "
+                                  f"{theirs['decided_in'].get('config')!r}); expected the config that decides it")
+            a = {"split": "test", **claim["a"]}
+            b = {**a, **claim["b"]}
+            for arm in dict.fromkeys((a["variant"], b["variant"])):
+                mine, more = _arm_seeds(spec, arm), _arm_seeds(other_spec, arm)
+                if more <= mine:
+                    raise ConfigError(f"{where}: {name} runs {more} seeds of {exp}/{arm}, this config {mine}; "
+                                      f"expected more, planned to decide {claim['id']!r}")
 
 
 def experiment_config(config: dict, experiment: str) -> dict:

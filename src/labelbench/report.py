@@ -55,7 +55,7 @@ def decision_rules(rules: stats.Rules = stats.DEFAULT_RULES) -> dict[str, str]:
 
 
 VERDICT_CLASSES = {stats.HOLDS: "holds", stats.FAILS: "fails", stats.INCONCLUSIVE: "inconclusive",
-                   stats.OUT_OF_SCOPE: "scope"}
+                   stats.OUT_OF_SCOPE: "scope", stats.DEFERRED: "deferred"}
 
 
 def embed_png(path: str | Path) -> str:
