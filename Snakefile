@@ -21,7 +21,11 @@ if not workflow.config_settings.configfiles:
 
 
 # names, frameworks, the schema (with its defaults), the numbers' types, every name and reference
-check_startup(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+check_startup(
+    config,
+    workflow.source_path("workflow/schemas/config.schema.yaml"),
+    workflow_root=workflow.basedir,
+)
 
 
 include: "rules/common.smk"

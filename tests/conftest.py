@@ -114,7 +114,7 @@ def startup_refusal(path: Path) -> str:
 
     try:
         check_config_files([str(path)])
-        check_startup(yaml.safe_load(path.read_text()), ROOT / "workflow/schemas/config.schema.yaml")
+        check_startup(yaml.safe_load(path.read_text()), ROOT / "workflow/schemas/config.schema.yaml", ROOT)
     except Exception as err:  # ConfigError, or Snakemake's WorkflowError from the schema
         return str(err)
     raise AssertionError(f"{path} passed every start-up check")

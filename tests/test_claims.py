@@ -33,8 +33,11 @@ def _claim(config, experiment, claim_id):
 
 
 def _only(config, experiment, *ids):
+    """``config`` with only the claims ``ids`` in ``experiment``, each decided on its own run (a deferral to another
+    config, ``decided_in``, removed: the tests of deferral add it back)."""
     cfg = copy.deepcopy(config)
-    cfg["experiments"][experiment]["claims"] = [_claim(config, experiment, i) for i in ids]
+    cfg["experiments"][experiment]["claims"] = [{k: v for k, v in _claim(config, experiment, i).items()
+                                                 if k != "decided_in"} for i in ids]
     return cfg
 
 
@@ -450,32 +453,33 @@ def _deferred(claim_id="bce_beats_cce_exact_match", config="configs/extended.yam
     return cfg
 
 
-def test_an_undecided_claim_with_a_deciding_config_is_deferred_out_of_holms_family_and_a_decided_one_is_not():
+def test_a_claim_with_a_deciding_config_is_deferred_whatever_this_run_says_and_left_out_of_holms_family():
     from labelbench.claims import adjust_for_multiplicity, verdict_table
 
     noisy = _observations({("bce", "exact_match", "test"): [0.5, 0.3, 0.6],
                            ("cce", "exact_match", "test"): [0.4, 0.35, 0.45]})
     (v,) = evaluate_claims("mosaic", _deferred(), noisy)
-    assert v.verdict == stats.DEFERRED and v.decided_in == "configs/extended.yaml"
-    assert v.seeds_needed > 3  # still planned: the pilot's numbers are what the other config was sized from
+    assert v.verdict == stats.DEFERRED == "decided in another config" and v.decided_in == "configs/extended.yaml"
+    assert v.seeds_needed > 3  # planned from the pilot, and said in the sentence
     assert v.sentence.startswith("Binary CE beats categorical CE on exact match")
-    assert ("— decided in the extended config: bce exact_match − cce exact_match = 0.0667" in v.sentence
-            and "This run's 3 seeds are the pilot; configs/extended.yaml decides it: 12 seeds an arm there."
-            in v.sentence), v.sentence
+    assert ("— decided in another config: bce exact_match − cce exact_match = 0.0667" in v.sentence
+            and f"This run's 3 seeds are the pilot (on their own, inconclusive; they plan {int(v.seeds_needed)} "
+                "seeds). configs/extended.yaml decides it: 12 seeds an arm there." in v.sentence), v.sentence
     clear = _observations({("bce", "exact_match", "test"): [0.5, 0.55, 0.6],
                            ("cce", "exact_match", "test"): [0.4, 0.44, 0.51]})
-    (decided,) = evaluate_claims("mosaic", _deferred(), clear)
-    assert decided.verdict == stats.HOLDS and decided.decided_in == "configs/extended.yaml"
-    assert "pilot" not in decided.sentence
+    (decided,) = evaluate_claims("mosaic", _deferred(), clear)  # the deferral is the config's, not the data's
+    assert decided.verdict == stats.DEFERRED and "(on their own, holds; they plan" in decided.sentence
+    (plain,) = evaluate_claims("mosaic", _only(DEFAULT, "mosaic", "bce_beats_cce_exact_match"), clear)
+    assert plain.verdict == stats.HOLDS and plain.decided_in == "" and "pilot" not in plain.sentence
 
-    table = verdict_table([v, decided])
-    table["p_holds"], table["p_fails"] = [0.2, 0.001], [0.8, 0.999]
-    out = adjust_for_multiplicity(table)
-    assert out["family_size"].isna().tolist() == [True, False] and out["family_size"][1] == 1
-    assert out["verdict_adjusted"].tolist() == [stats.DEFERRED, stats.HOLDS]
+    table = verdict_table([v, decided, plain])
+    out = adjust_for_multiplicity(table)  # the family is the one claim not deferred, whatever the p-values
+    assert out["family_size"].isna().tolist() == [True, True, False] and out["family_size"][2] == 1
+    assert out["verdict_adjusted"].tolist() == [stats.DEFERRED, stats.DEFERRED, stats.HOLDS]
+    assert np.isnan(out["p_adjusted"][0]) and out["p_adjusted"][2] == pytest.approx(plain.p_holds)
 
 
-def test_a_deferred_claim_is_shown_as_such_in_the_report_and_an_old_claims_table_still_reads(tmp_path):
+def test_a_deferred_claim_is_shown_with_its_config_in_the_report_and_an_old_claims_table_still_reads(tmp_path):
     from labelbench.claims import read_claims
     from labelbench.report import VERDICT_CLASSES, claim_rows
 
@@ -483,17 +487,23 @@ def test_a_deferred_claim_is_shown_as_such_in_the_report_and_an_old_claims_table
                            ("cce", "exact_match", "test"): [0.4, 0.35, 0.45]})
     table = pd.DataFrame([v.record() for v in evaluate_claims("mosaic", _deferred(), noisy)])
     (row,) = claim_rows(table, _deferred())
-    assert row["badge"] == VERDICT_CLASSES[stats.DEFERRED] == "deferred" and row["decided_in"]
+    assert row["badge"] == VERDICT_CLASSES[stats.DEFERRED] == "deferred"
+    assert row["verdict_text"] == "decided in configs/extended.yaml"
     table.drop(columns=["decided_in"]).to_csv(tmp_path / "old.csv", index=False)  # written before the column
     assert read_claims([tmp_path / "old.csv"])["decided_in"].tolist() == [""]
+    table.drop(columns=["verdict"]).to_csv(tmp_path / "broken.csv", index=False)  # any other column missing
+    with pytest.raises(KeyError, match="verdict"):
+        read_claims([tmp_path / "broken.csv"])
 
 
-def _deciding_config(root, seeds=12, **change):
-    """``root``/configs/extended.yaml holding mosaic's bce_beats_cce_exact_match with ``seeds`` seeds an arm."""
+def _deciding_config(root, seeds=12, drop=None, **change):
+    """``root``/configs/extended.yaml holding mosaic's bce_beats_cce_exact_match with ``seeds`` seeds an arm (and
+    without the variant ``drop``; the experiment's own seeds stay 3)."""
     exp = copy.deepcopy(DEFAULT["experiments"]["mosaic"])
     exp["claims"] = [{**_claim(DEFAULT, "mosaic", "bce_beats_cce_exact_match"), **change}]
     for arm in ("bce", "cce"):
         exp["variants"][arm]["seeds"] = list(range(seeds))
+    exp["variants"].pop(drop, None)
     (root / "configs").mkdir(exist_ok=True)
     (root / "configs/extended.yaml").write_text(yaml.safe_dump({"experiments": {"mosaic": exp}}))
 
@@ -510,6 +520,8 @@ def _deciding_config(root, seeds=12, **change):
                                                    "3; expected more, planned to decide 'bce_beats_cce_exact_match'"),
     (lambda root: _deciding_config(root, decided_in={"config": "configs/x.yaml", "reason": "r"}),
      "in configs/extended.yaml is deferred again (decided_in: 'configs/x.yaml')"),
+    (lambda root: _deciding_config(root, drop="cce"), "configs/extended.yaml has no variant mosaic/cce; expected "
+                                                      "every variant claim 'bce_beats_cce_exact_match' compares"),
 ])
 def test_a_deciding_config_that_is_missing_or_decides_another_claim_or_with_no_more_seeds_is_refused(
         tmp_path, setup, message):
@@ -538,8 +550,8 @@ def test_the_extended_config_decides_the_defaults_deferred_claims_on_the_default
 
     default, extended = copy.deepcopy(DEFAULT), yaml.safe_load((ROOT / "configs/extended.yaml").read_text())
     schema = ROOT / "workflow/schemas/config.schema.yaml"
-    check_startup(default, schema)  # check_deferred included: each deferred claim is in extended.yaml, unchanged
-    check_startup(extended, schema)
+    check_startup(default, schema, ROOT)  # check_deferred included: each deferred claim is in extended.yaml, unchanged
+    check_startup(extended, schema, ROOT)
     assert extended["verdicts"] == default["verdicts"]
     assert all(extended["datasets"][name] == default["datasets"][name] for name in extended["datasets"])
     deferred = {(exp, c["id"]) for exp, spec in default["experiments"].items() for c in spec["claims"]
@@ -553,3 +565,25 @@ def test_the_extended_config_decides_the_defaults_deferred_claims_on_the_default
         for name, variant in spec["variants"].items():
             assert {k: v for k, v in variant.items() if k != "seeds"} == \
                 {k: v for k, v in mine["variants"][name].items() if k != "seeds"}, (exp, name)
+
+
+def test_a_grad_cam_claim_needs_more_seeds_of_the_reference_model_too_and_the_check_reads_the_workflows_folder(
+        tmp_path):
+    """deep_maps_agree compares two measures of pc_sigmoid's maps against the reference model's (ordinary): the
+    deciding config needs more ordinary seeds as well. The workflow's folder is given, not derived from the
+    schema's path (Snakemake hands the schema over as a copy in its source cache)."""
+    import shutil
+
+    from labelbench.config import ConfigError, check_deferred, check_startup
+
+    default = copy.deepcopy(DEFAULT)
+    extended = yaml.safe_load((ROOT / "configs/extended.yaml").read_text())
+    extended["experiments"]["complementary"]["variants"]["ordinary"]["seeds"] = [0, 1, 2]
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs/extended.yaml").write_text(yaml.safe_dump(extended))
+    with pytest.raises(ConfigError, match="extended.yaml runs 3 seeds of complementary/ordinary, this config 3"):
+        check_deferred(default, tmp_path)
+    cached = tmp_path / "cache/workflow/schemas"
+    cached.mkdir(parents=True)
+    shutil.copy(ROOT / "workflow/schemas/config.schema.yaml", cached)
+    check_startup(default, cached / "config.schema.yaml", ROOT)

@@ -186,7 +186,7 @@ def test_defaults_are_filled_in_from_the_schema():
     from labelbench.config import check_startup
 
     config = copy.deepcopy(BASE)
-    check_startup(config, SCHEMA)
+    check_startup(config, SCHEMA, ROOT)
     assert "backend" not in BASE and "momentum" not in BASE["experiments"]["mosaic"]["training"]
     assert config["backend"] == "tensorflow" and config["figures"] == {"sample_grid": 16, "dpi": 110}
     assert config["experiments"]["mosaic"]["training"]["momentum"] == 0.0

@@ -127,7 +127,7 @@ def _toy_config() -> dict:
 
 def test_a_source_in_one_file_is_checked_like_any_other(toy_registered, tmp_path):
     config = _toy_config()
-    check_startup(config, SCHEMA)
+    check_startup(config, SCHEMA, ROOT)
     assert config["datasets"]["stripes"]["classes"] == 10  # its schema's default, filled in
     # its keys are its own: an unknown one is refused naming the dataset and the keys it takes
     bad = _toy_config()
@@ -135,7 +135,7 @@ def test_a_source_in_one_file_is_checked_like_any_other(toy_registered, tmp_path
     with pytest.raises(ConfigError, match=re.escape(
             "datasets.stripes: Additional properties are not allowed ('n_train' was unexpected); a dataset of "
             "source 'toy_stripes' takes the keys ['classes', 'n_per_class', 'seed', 'size', 'source'")):
-        check_startup(bad, SCHEMA)
+        check_startup(bad, SCHEMA, ROOT)
     # its task decides which experiments may train on it, and its classes are checked as a built-in's are
     bad = _toy_config()
     bad["experiments"] = {"landmark": copy.deepcopy(yaml.safe_load((ROOT / "config.yaml").read_text())[
@@ -144,11 +144,11 @@ def test_a_source_in_one_file_is_checked_like_any_other(toy_registered, tmp_path
     with pytest.raises(ConfigError, match=re.escape(
             "experiments.landmark.dataset: 'stripes' has source 'toy_stripes' (single-label); landmark expects a "
             "dataset with source in ['landmark_csv', 'shapes_landmarks'] (landmark)")):
-        check_startup(bad, SCHEMA)
+        check_startup(bad, SCHEMA, ROOT)
     bad = _toy_config()
     bad["datasets"]["stripes"]["classes"] = 4
     with pytest.raises(ConfigError, match="masked_cce expects 10 classes"):
-        check_startup(bad, SCHEMA)
+        check_startup(bad, SCHEMA, ROOT)
     # and it builds through the data rule's entry point
     from labelbench.datasets.build import build
     from labelbench.datasets.store import load_dataset

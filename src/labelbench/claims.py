@@ -13,8 +13,9 @@ of one of four kinds:
 * ``speed`` — a ratio of step times measured side by side (``speed.json``), per round, against a bound.
 
 An effect claim that a config's seeds cannot decide within its time names the config that can (``decided_in``,
-e.g. the default config's ``configs/extended.yaml``): left undecided here, its verdict is
-:data:`labelbench.stats.DEFERRED`, outside Holm's family, with this run's numbers as the pilot.
+e.g. the default config's ``configs/extended.yaml``): its verdict here is :data:`labelbench.stats.DEFERRED`
+whatever this run's numbers say, and it is outside Holm's family (both fixed before any run, so neither the
+family nor the verdict depends on the data); this run's numbers are shown as the pilot, with the seeds they plan.
 
 The statistics (intervals, tests, power) are :mod:`labelbench.stats`'. No deep-learning framework is imported.
 """
@@ -39,6 +40,8 @@ COLUMNS = ["claim_id", "experiment", "kind", "claim", "source", "source_value", 
 #: the text columns of :data:`COLUMNS` (empty, never NaN, when read back)
 TEXT_COLUMNS = ("claim", "source", "rule", "quantity", "region", "detail", "sentence", "test", "verdict_adjusted",
                 "values_a", "values_b", "margin_reason", "magnitude", "decided_in")
+#: columns added after tables were first written: read as empty from an older table
+ADDED_COLUMNS = ("decided_in",)
 #: the claims adjusted together for multiplicity (the others are exact recomputations or judged on their own)
 FAMILY_KINDS = ("effect", "speed")
 KINDS = ("effect", "value", "exact", "speed")
@@ -128,6 +131,10 @@ class Verdict:
             row[key] = json.dumps([round(float(x), 10) for x in row[key]]) if row[key] else ""
         row.update(family_size=math.nan, p_adjusted=math.nan, verdict_adjusted="")
         return {c: row[c] for c in COLUMNS}
+
+
+def _seeds_text(need: float) -> str:
+    return f"over {stats.MAX_SEEDS} seeds" if math.isinf(need) else f"{int(need)} seeds"
 
 
 def _num(x: float) -> str:
@@ -280,14 +287,17 @@ def _effect(claim: dict, experiment: str, observations: pd.DataFrame, config: di
         basis = "difference of the arms' means"
     verdict = stats.decide(est.low, est.high, region) if est.n else stats.INCONCLUSIVE
     quantity = f"{side_label(a)} − {side_label(b)}"
-    need, plan = (planned_seeds(est, region, _declared_effect(claim, direction), independent=not paired, rules=rules)
-                  if verdict == stats.INCONCLUSIVE else (math.nan, ""))
-    detail = "" if est.n else "No seed has both sides."
     deferred = claim.get("decided_in") or {}
-    if deferred and verdict == stats.INCONCLUSIVE:
+    need, plan = (planned_seeds(est, region, _declared_effect(claim, direction), independent=not paired, rules=rules)
+                  if verdict == stats.INCONCLUSIVE or deferred else (math.nan, ""))
+    detail = "" if est.n else "No seed has both sides."
+    if deferred:
+        alone = verdict
         verdict = stats.DEFERRED
-        detail = " ".join(x for x in (detail, f"This run's {int(est.n)} seeds are the pilot; {deferred['config']} "
-                                              f"decides it: {deferred['reason'].rstrip('.')}.") if x)
+        pilot = (f"This run's {int(est.n)} seeds are the pilot (on their own, {alone}"
+                 + (f"; they plan {_seeds_text(need)}" if not math.isnan(need) else "") + "). " if est.n else "")
+        detail = " ".join(x for x in (detail, f"{pilot}{deferred['config']} decides it: "
+                                              f"{deferred['reason'].rstrip('.')}.") if x)
     return Verdict(
         claim_id=claim["id"], experiment=experiment, kind="effect", claim=claim["claim"], source=claim["source"],
         source_value=float(claim.get("source_value", math.nan)), ours=est.mean, ci_low=est.low, ci_high=est.high,
@@ -427,10 +437,12 @@ def read_claims(paths: list[str | Path]) -> pd.DataFrame:
     """The claims tables of several experiments, in one frame with :data:`COLUMNS`."""
     frames = [pd.read_csv(p) for p in paths]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    table = table.reindex(columns=COLUMNS)  # a table written before a column was added has it empty
+    for col in ADDED_COLUMNS:  # a table written before the column was added has it empty; any other missing raises
+        if col not in table:
+            table[col] = ""
     for col in TEXT_COLUMNS:
         table[col] = table[col].astype(object).fillna("")
-    return table
+    return table[COLUMNS]
 
 
 def adjust_for_multiplicity(table: pd.DataFrame, rules: stats.Rules = stats.DEFAULT_RULES) -> pd.DataFrame:
@@ -439,7 +451,8 @@ def adjust_for_multiplicity(table: pd.DataFrame, rules: stats.Rules = stats.DEFA
     and ``p_fails``), ``verdict_adjusted`` is that direction where the adjusted p stays under ``rules.alpha`` and
     *inconclusive* otherwise; ``family_size`` counts the family. Value and exact claims keep their verdict (judged
     against a source's figure one by one), and so do claims out of scope or decided in another config (not
-    decided here). A verdict the adjustment changes says so in its sentence."""
+    decided here; a deferral is the config's, fixed before the run, so the family does not depend on the data).
+    A verdict the adjustment changes says so in its sentence."""
     out = table.copy()
     family = out["kind"].isin(FAMILY_KINDS) & ~out["verdict"].isin([stats.OUT_OF_SCOPE, stats.DEFERRED])
     p_holds = out["p_holds"].astype(float)

@@ -224,12 +224,14 @@ def validate_datasets(config: dict, root: dict) -> None:
                                   f"sources; expected names among {source_names()}")
 
 
-def check_startup(config: dict, schema: str | Path) -> None:
+def check_startup(config: dict, schema: str | Path, workflow_root: str | Path) -> None:
     """Every check the Snakefile makes of a config when it starts, in its order, filling in the schema's defaults
     in place: names YAML read as other types or that lead out of their folder and a wrong framework (before the
     schema, whose training keys depend on the framework), the schema (Snakemake's own ``validate``, then each
-    dataset against its source's keys), the numbers' types, then every name and reference. The tests call it
-    without starting Snakemake."""
+    dataset against its source's keys), the numbers' types, then every name and reference, and the configs that
+    deferred claims name under ``workflow_root`` (the Snakefile's folder: Snakemake hands ``schema`` over as a copy
+    in its source cache, so the workflow's folder cannot be derived from it). The tests call it without starting
+    Snakemake."""
     from snakemake.utils import validate
 
     check_names(config)
@@ -239,7 +241,7 @@ def check_startup(config: dict, schema: str | Path) -> None:
     validate_datasets(config, root)
     normalise_numbers(config, root)
     check_references(config)
-    check_deferred(config, Path(schema).resolve().parents[2])
+    check_deferred(config, workflow_root)
 
 
 #: what a deferred claim and the claim in the config that decides it must share (README "Claims and verdicts")
@@ -295,7 +297,13 @@ def check_deferred(config: dict, workflow_root: str | Path) -> None:
                                   f"{theirs['decided_in'].get('config')!r}); expected the config that decides it")
             a = {"split": "test", **claim["a"]}
             b = {**a, **claim["b"]}
-            for arm in dict.fromkeys((a["variant"], b["variant"])):
+            arms = [a["variant"], b["variant"]]
+            if any(side["metric"].startswith("cam_") for side in (a, b)):  # Grad-CAM measures pair with the reference
+                arms.append((spec.get("gradcam") or {}).get("reference", "ordinary"))
+            for arm in dict.fromkeys(arms):
+                if arm not in (other_spec.get("variants") or {}):
+                    raise ConfigError(f"{where}: {name} has no variant {exp}/{arm}; expected every variant claim "
+                                      f"{claim['id']!r} compares or pairs with")
                 mine, more = _arm_seeds(spec, arm), _arm_seeds(other_spec, arm)
                 if more <= mine:
                     raise ConfigError(f"{where}: {name} runs {more} seeds of {exp}/{arm}, this config {mine}; "

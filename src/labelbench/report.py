@@ -157,6 +157,9 @@ def claim_rows(claims: pd.DataFrame, config: dict) -> list[dict]:
                      "n_text": "" if pd.isna(r["n_seeds"]) else str(int(r["n_seeds"])),
                      "needed_text": "" if pd.isna(need) else ("> 1000" if need == float("inf") else str(int(need))),
                      "badge": VERDICT_CLASSES.get(r["verdict"], "inconclusive"),
+                     # a deferred claim's badge names the config that decides it
+                     "verdict_text": (f"decided in {r['decided_in']}" if r["verdict"] == stats.DEFERRED
+                                      and r.get("decided_in") else r["verdict"]),
                      "badge_adjusted": VERDICT_CLASSES.get(r.get("verdict_adjusted"), "inconclusive"),
                      "p_adjusted_text": "" if pd.isna(r.get("p_adjusted", float("nan"))) else _fmt(r["p_adjusted"], 3),
                      "explanation": explanations.get(r["claim_id"], "")})

@@ -37,9 +37,9 @@ POWER = 0.8
 MAX_SEEDS = 1000  # above this a claim is called undecidable at any affordable seed count
 
 HOLDS, FAILS, INCONCLUSIVE, OUT_OF_SCOPE = "holds", "does not hold", "inconclusive", "out of scope"
-#: an effect claim this run's seeds leave undecided and whose config names another that decides it (the claim's
-#: ``decided_in``): the run is that decision's pilot, not its test
-DEFERRED = "decided in the extended config"
+#: an effect claim whose config names another config that decides it (the claim's ``decided_in``, fixed before
+#: any run): this run is that decision's pilot, not its test
+DEFERRED = "decided in another config"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, OUT_OF_SCOPE, DEFERRED)
 #: the one-sided confidence of the upper bound on the sd that sample sizes are planned with (Browne 1995's 80 %
 #: upper confidence limit of a pilot's sd: a pilot of 3 seeds underestimates the sd about half the time)
