@@ -81,7 +81,7 @@ class Verdict:
     magnitude_interval: tuple = (math.nan, math.nan)
     #: the alpha, power and sd bound it was decided and planned with (the config's ``verdicts:``)
     rules: stats.Rules = field(default_factory=stats.Rules)
-    #: the config that decides this effect claim where this run leaves it undecided (the claim's ``decided_in``)
+    #: the config that decides this effect claim instead of this run (the claim's ``decided_in``)
     decided_in: str = ""
 
     @property

@@ -295,8 +295,7 @@ def check_deferred(config: dict, workflow_root: str | Path) -> None:
             if theirs.get("decided_in"):
                 raise ConfigError(f"{where}: claim {claim['id']!r} in {name} is deferred again (decided_in: "
                                   f"{theirs['decided_in'].get('config')!r}); expected the config that decides it")
-            a = {"split": "test", **claim["a"]}
-            b = {**a, **claim["b"]}
+            a, b = _claim_key(claim, "a"), _claim_key(claim, "b")
             arms = [a["variant"], b["variant"]]
             if any(side["metric"].startswith("cam_") for side in (a, b)):  # Grad-CAM measures pair with the reference
                 arms.append((spec.get("gradcam") or {}).get("reference", "ordinary"))
